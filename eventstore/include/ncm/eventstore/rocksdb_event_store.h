@@ -1,0 +1,36 @@
+// The durable EventStore: a RocksDB database in one folder.
+//
+// One writer thread group-commits: it takes every waiting append, checks
+// expectations, assigns positions and hashes, writes one WriteBatch with one
+// fsync (WAL, sync=true), then answers all of them. The layout on disk is
+// described at the top of record_codec.cc.
+#ifndef NCM_EVENTSTORE_ROCKSDB_EVENT_STORE_H_
+#define NCM_EVENTSTORE_ROCKSDB_EVENT_STORE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "ncm/eventstore/event_store.h"
+
+namespace ncm::eventstore {
+
+struct RocksDbOptions {
+  std::string path;  // created when missing
+  Limits limits;
+  // Most appends taken into one group commit.
+  size_t max_group_appends = 4096;
+  size_t block_cache_bytes = 128 << 20;
+  // Threads used by VerifyChain.
+  int verify_threads = 2;
+};
+
+// Opens (or creates) the store at options.path.
+// FAILED_PRECONDITION when another process holds the folder; UNAVAILABLE
+// or DATA_LOSS for storage faults.
+absl::StatusOr<std::unique_ptr<EventStore>> OpenRocksDbEventStore(
+    const RocksDbOptions& options);
+
+}  // namespace ncm::eventstore
+
+#endif  // NCM_EVENTSTORE_ROCKSDB_EVENT_STORE_H_

@@ -1,0 +1,571 @@
+#include "ncm/eventstore/rocksdb_event_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "append_planner.h"
+#include "commit_listeners.h"
+#include "ncm/eventstore/status_macros.h"
+#include "read_helpers.h"
+#include "record_codec.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/utilities/options_util.h"
+#include "rocksdb/write_batch.h"
+
+namespace ncm::eventstore {
+namespace {
+
+constexpr char kFormatKey[] = "format";
+constexpr char kFormatVersion[] = "1";
+constexpr char kLogCf[] = "log";
+constexpr char kStreamsCf[] = "streams";
+constexpr char kEventIdsCf[] = "event_ids";
+// Cached stream revisions are dropped wholesale past this many streams.
+constexpr size_t kMaxCachedStreams = 1 << 20;
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  if (s.IsCorruption()) {
+    return absl::DataLossError(absl::StrCat(what, ": ", s.ToString()));
+  }
+  return absl::UnavailableError(
+      absl::StrCat(what, ": ", s.ToString(), "; the storage is failing"));
+}
+
+class RocksDbEventStore final : public EventStore {
+ public:
+  RocksDbEventStore(const RocksDbOptions& options) : options_(options) {}
+
+  ~RocksDbEventStore() override {
+    {
+      absl::MutexLock l(&queue_mu_);
+      stopping_ = true;
+    }
+    if (writer_.joinable()) writer_.join();
+    if (db_ != nullptr) {
+      for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+      db_->Close().PermitUncheckedError();
+    }
+  }
+
+  absl::Status Open() {
+    rocksdb::Options db_options;
+    db_options.create_if_missing = true;
+    db_options.create_missing_column_families = true;
+    db_options.IncreaseParallelism(2);
+    db_options.max_background_jobs = 2;
+    db_options.keep_log_file_num = 5;
+
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    table.cache_index_and_filter_blocks = true;
+    rocksdb::ColumnFamilyOptions cf;
+    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    cf.write_buffer_size = 64 << 20;
+
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+        {rocksdb::kDefaultColumnFamilyName, cf},
+        {kLogCf, cf},
+        {kStreamsCf, cf},
+        {kEventIdsCf, cf}};
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(db_options),
+                                          options_.path, cfs, &handles_, &db);
+    if (!s.ok()) {
+      if (s.IsIOError() && (absl::StrContains(s.ToString(), "lock") ||
+                            absl::StrContains(s.ToString(), "LOCK"))) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the data folder ", options_.path,
+            " is in use by another process (", s.ToString(),
+            "); stop the other ncmd or choose another data folder"));
+      }
+      return FromRocks(s, absl::StrCat("cannot open the event store at ",
+                                       options_.path));
+    }
+    db_.reset(db);
+    log_ = handles_[1];
+    streams_ = handles_[2];
+    ids_ = handles_[3];
+
+    std::string format;
+    s = db_->Get(rocksdb::ReadOptions(), handles_[0], kFormatKey, &format);
+    if (s.IsNotFound()) {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      NCM_RETURN_IF_ERROR(FromRocks(
+          db_->Put(wo, handles_[0], kFormatKey, kFormatVersion), "format"));
+    } else if (!s.ok()) {
+      return FromRocks(s, "reading the format version");
+    } else if (format != kFormatVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the data folder ", options_.path, " holds format version ", format,
+          " but this build reads version ", kFormatVersion));
+    }
+
+    // Recover the head from the last record.
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), log_));
+    it->SeekToLast();
+    NCM_RETURN_IF_ERROR(FromRocks(it->status(), "recovering the head"));
+    if (it->Valid()) {
+      absl::string_view v(it->value().data(), it->value().size());
+      NCM_ASSIGN_OR_RETURN(uint64_t pos, codec::PeekPosition(v));
+      if (pos != codec::DecodePositionKey(
+                     absl::string_view(it->key().data(), it->key().size()))) {
+        return absl::DataLossError(
+            "the last log record's key and position disagree");
+      }
+      head_.store(pos);
+      head_hash_ = codec::HashOf(v);
+    }
+    writer_ = std::thread([this] { WriterLoop(); });
+    return absl::OkStatus();
+  }
+
+  void AppendAsync(AppendRequest request, AppendCallback done) override {
+    absl::Status valid = ValidateAndNormalize(options_.limits, &request);
+    if (!valid.ok()) {
+      done(valid);
+      return;
+    }
+    {
+      absl::MutexLock l(&queue_mu_);
+      if (!stopping_) {
+        queue_.push_back(Pending{std::move(request), std::move(done)});
+        return;
+      }
+    }
+    done(absl::UnavailableError(
+        "the event store is shutting down; retry against a running server"));
+  }
+
+  absl::StatusOr<ReadStreamResult> ReadStream(
+      const ReadStreamOptions& o) override {
+    NCM_RETURN_IF_ERROR(ValidateStreamId(options_.limits, o.stream_id));
+    NCM_RETURN_IF_ERROR(ValidateReadCount(options_.limits, o.max_count));
+    rocksdb::ReadOptions ro;
+    std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>>
+        snap(db_->GetSnapshot(),
+             [this](const rocksdb::Snapshot* s) { db_->ReleaseSnapshot(s); });
+    ro.snapshot = snap.get();
+    NCM_ASSIGN_OR_RETURN(std::optional<uint64_t> last,
+                         LastRevisionFromDb(o.stream_id, ro));
+    if (!last.has_value()) return StreamNotFound(o.stream_id);
+    ReadStreamResult out;
+    out.last_revision = *last;
+    std::vector<std::string> keys;
+    ForEachRevision(o, *last, &out, [&](uint64_t rev) {
+      keys.push_back(codec::StreamKey(o.stream_id, rev));
+    });
+    if (keys.empty()) return out;
+    std::vector<rocksdb::Slice> key_slices(keys.begin(), keys.end());
+    std::vector<std::string> positions;
+    std::vector<rocksdb::ColumnFamilyHandle*> cfs(keys.size(), streams_);
+    std::vector<rocksdb::Status> st =
+        db_->MultiGet(ro, cfs, key_slices, &positions);
+    std::vector<std::string> log_keys;
+    for (size_t i = 0; i < st.size(); ++i) {
+      NCM_RETURN_IF_ERROR(FromRocks(st[i], "reading the stream index"));
+      if (positions[i].size() != 8) {
+        return absl::DataLossError("corrupt stream index entry");
+      }
+      log_keys.push_back(positions[i]);
+    }
+    std::vector<rocksdb::Slice> log_slices(log_keys.begin(), log_keys.end());
+    std::vector<std::string> values;
+    std::vector<rocksdb::ColumnFamilyHandle*> log_cfs(log_keys.size(), log_);
+    st = db_->MultiGet(ro, log_cfs, log_slices, &values);
+    for (size_t i = 0; i < st.size(); ++i) {
+      NCM_RETURN_IF_ERROR(FromRocks(st[i], "reading the log"));
+      NCM_ASSIGN_OR_RETURN(RecordedEvent e, codec::DecodeLogValue(values[i]));
+      out.events.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  absl::StatusOr<ReadAllResult> ReadAll(const ReadAllOptions& o) override {
+    NCM_RETURN_IF_ERROR(ValidateReadCount(options_.limits, o.max_count));
+    ReadAllResult out;
+    out.head_position = head_.load(std::memory_order_acquire);
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = true;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_));
+    bool positioned = false;
+    NCM_RETURN_IF_ERROR(ScanAll(
+        o, out.head_position, &out,
+        [&](uint64_t pos, RecordedEvent* e) -> absl::Status {
+          if (!positioned) {
+            std::string key = codec::PositionKey(pos);
+            if (o.direction == Direction::kForward) {
+              it->Seek(key);
+            } else {
+              it->SeekForPrev(key);
+            }
+            positioned = true;
+          } else if (o.direction == Direction::kForward) {
+            it->Next();
+          } else {
+            it->Prev();
+          }
+          return DecodeAt(it.get(), pos, e);
+        }));
+    return out;
+  }
+
+  absl::StatusOr<StreamInfo> GetStreamInfo(absl::string_view stream_id) override {
+    NCM_RETURN_IF_ERROR(ValidateStreamId(options_.limits, stream_id));
+    rocksdb::ReadOptions ro;
+    NCM_ASSIGN_OR_RETURN(std::optional<uint64_t> last,
+                         LastRevisionFromDb(std::string(stream_id), ro));
+    if (!last.has_value()) return StreamNotFound(stream_id);
+    StreamInfo info;
+    info.stream_id = std::string(stream_id);
+    info.last_revision = *last;
+    info.event_count = *last + 1;
+    NCM_ASSIGN_OR_RETURN(info.first_position, StreamPosition(stream_id, 0, ro));
+    NCM_ASSIGN_OR_RETURN(info.last_position,
+                         StreamPosition(stream_id, *last, ro));
+    std::string value;
+    NCM_RETURN_IF_ERROR(FromRocks(
+        db_->Get(ro, log_, codec::PositionKey(info.last_position), &value),
+        "reading the log"));
+    NCM_ASSIGN_OR_RETURN(RecordedEvent e, codec::DecodeLogValue(value));
+    info.last_recorded_at = e.recorded_at;
+    return info;
+  }
+
+  absl::StatusOr<VerifyResult> VerifyChain(uint64_t from,
+                                           uint64_t to) override {
+    NCM_ASSIGN_OR_RETURN(auto range, VerifyRange(from, to, HeadPosition()));
+    VerifyResult result;
+    result.from_position = range.first;
+    result.to_position = range.second;
+    if (range.second < range.first) return result;  // empty log
+    const uint64_t count = range.second - range.first + 1;
+    const int threads = static_cast<int>(std::max<uint64_t>(
+        1, std::min<uint64_t>(options_.verify_threads, count / 4096 + 1)));
+    struct Chunk {
+      uint64_t from, to;
+      VerifyResult r;
+      absl::Status status;
+      Hash last{};
+    };
+    std::vector<Chunk> chunks(threads);
+    uint64_t per = count / threads;
+    for (int i = 0; i < threads; ++i) {
+      chunks[i].from = range.first + per * i;
+      chunks[i].to = i + 1 == threads ? range.second : chunks[i].from + per - 1;
+    }
+    auto run = [this](Chunk* c) { c->status = VerifyChunk(c->from, c->to, &c->r, &c->last); };
+    std::vector<std::thread> workers;
+    for (int i = 1; i < threads; ++i) workers.emplace_back(run, &chunks[i]);
+    run(&chunks[0]);
+    for (auto& w : workers) w.join();
+    for (const Chunk& c : chunks) {
+      NCM_RETURN_IF_ERROR(c.status);
+      result.verified_count += c.r.verified_count;
+      if (!c.r.ok) {
+        result.ok = false;
+        result.first_bad_position = c.r.first_bad_position;
+        result.reason = c.r.reason;
+        return result;
+      }
+    }
+    result.head_hash = chunks.back().last;
+    return result;
+  }
+
+  uint64_t HeadPosition() const override {
+    return head_.load(std::memory_order_acquire);
+  }
+
+  uint64_t AddCommitListener(CommitListener listener) override {
+    return listeners_.Add(std::move(listener));
+  }
+  void RemoveCommitListener(uint64_t id) override { listeners_.Remove(id); }
+
+ private:
+  struct Pending {
+    AppendRequest request;
+    AppendCallback done;
+  };
+
+  // The writer's view: the committed log plus this group's planned records.
+  class GroupState final : public AppendState {
+   public:
+    explicit GroupState(RocksDbEventStore* s) : s_(s) {}
+
+    absl::StatusOr<std::optional<uint64_t>> LastRevision(
+        const std::string& stream_id) override {
+      if (auto it = revs_.find(stream_id); it != revs_.end()) {
+        return it->second;
+      }
+      return s_->CachedLastRevision(stream_id);
+    }
+
+    absl::StatusOr<std::optional<RecordedEvent>> FindEvent(
+        const codec::Uuid& id) override {
+      std::string key(reinterpret_cast<const char*>(id.data()), id.size());
+      if (auto it = events_.find(key); it != events_.end()) {
+        return it->second;
+      }
+      std::string pos;
+      rocksdb::Status st =
+          s_->db_->Get(rocksdb::ReadOptions(), s_->ids_, key, &pos);
+      if (st.IsNotFound()) return std::nullopt;
+      NCM_RETURN_IF_ERROR(FromRocks(st, "reading the event id index"));
+      std::string value;
+      NCM_RETURN_IF_ERROR(FromRocks(
+          s_->db_->Get(rocksdb::ReadOptions(), s_->log_, pos, &value),
+          "reading the log"));
+      NCM_ASSIGN_OR_RETURN(RecordedEvent e, codec::DecodeLogValue(value));
+      return e;
+    }
+
+    void Record(const PlannedRecord& r) {
+      revs_[r.event.stream_id] = r.event.revision;
+      events_[std::string(reinterpret_cast<const char*>(r.id.data()),
+                          r.id.size())] = r.event;
+    }
+
+    const absl::flat_hash_map<std::string, uint64_t>& revisions() const {
+      return revs_;
+    }
+
+   private:
+    RocksDbEventStore* s_;
+    absl::flat_hash_map<std::string, uint64_t> revs_;
+    absl::flat_hash_map<std::string, RecordedEvent> events_;
+  };
+
+  void WriterLoop() {
+    for (;;) {
+      std::vector<Pending> group;
+      {
+        absl::MutexLock l(&queue_mu_);
+        queue_mu_.Await(absl::Condition(
+            +[](RocksDbEventStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+                 s->queue_mu_) { return s->stopping_ || !s->queue_.empty(); },
+            this));
+        if (queue_.empty()) return;  // stopping and drained
+        size_t n = std::min(queue_.size(), options_.max_group_appends);
+        group.reserve(n);
+        for (size_t i = 0; i < n; ++i) {
+          group.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      CommitGroup(&group);
+    }
+  }
+
+  void CommitGroup(std::vector<Pending>* group) {
+    GroupState state(this);
+    rocksdb::WriteBatch batch;
+    std::vector<absl::StatusOr<AppendResult>> results;
+    results.reserve(group->size());
+    uint64_t pos = head_.load(std::memory_order_relaxed);
+    Hash hash = head_hash_;
+    const absl::Time now = absl::Now();
+    std::string pos_value;
+    for (Pending& p : *group) {
+      auto plan = PlanAppend(p.request, state, pos, hash, now);
+      if (!plan.ok()) {
+        results.push_back(plan.status());
+        continue;
+      }
+      for (const PlannedRecord& r : plan->records) {
+        pos_value = codec::PositionKey(r.event.position);
+        batch.Put(log_, pos_value, r.log_value);
+        batch.Put(streams_, codec::StreamKey(r.event.stream_id, r.event.revision),
+                  pos_value);
+        batch.Put(ids_,
+                  rocksdb::Slice(reinterpret_cast<const char*>(r.id.data()),
+                                 r.id.size()),
+                  pos_value);
+        state.Record(r);
+      }
+      if (!plan->records.empty()) {
+        pos = plan->records.back().event.position;
+        hash = plan->records.back().event.hash;
+      }
+      results.push_back(std::move(plan->result));
+    }
+    if (batch.Count() > 0) {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      absl::Status s = FromRocks(db_->Write(wo, &batch), "writing the log");
+      if (!s.ok()) {
+        absl::Status failed = absl::UnavailableError(absl::StrCat(
+            s.message(), "; nothing of this append was written; retry later"));
+        for (auto& r : results) r = failed;
+        revision_cache_.clear();
+      } else {
+        for (const auto& [stream, rev] : state.revisions()) {
+          revision_cache_[stream] = rev;
+        }
+        head_hash_ = hash;
+        head_.store(pos, std::memory_order_release);
+        listeners_.Notify(pos);
+      }
+    }
+    for (size_t i = 0; i < group->size(); ++i) {
+      (*group)[i].done(std::move(results[i]));
+    }
+  }
+
+  // Writer thread only.
+  absl::StatusOr<std::optional<uint64_t>> CachedLastRevision(
+      const std::string& stream_id) {
+    if (auto it = revision_cache_.find(stream_id);
+        it != revision_cache_.end()) {
+      return it->second;
+    }
+    NCM_ASSIGN_OR_RETURN(std::optional<uint64_t> r,
+                         LastRevisionFromDb(stream_id, rocksdb::ReadOptions()));
+    if (r.has_value()) {
+      if (revision_cache_.size() >= kMaxCachedStreams) revision_cache_.clear();
+      revision_cache_[stream_id] = *r;
+    }
+    return r;
+  }
+
+  absl::StatusOr<std::optional<uint64_t>> LastRevisionFromDb(
+      const std::string& stream_id, const rocksdb::ReadOptions& ro) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_));
+    const std::string prefix = codec::StreamKeyPrefix(stream_id);
+    it->SeekForPrev(codec::StreamKey(stream_id, kEndRevision));
+    NCM_RETURN_IF_ERROR(FromRocks(it->status(), "reading the stream index"));
+    if (!it->Valid()) return std::nullopt;
+    absl::string_view key(it->key().data(), it->key().size());
+    if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) {
+      return std::nullopt;
+    }
+    return codec::GetU64(key.data() + prefix.size());
+  }
+
+  absl::StatusOr<uint64_t> StreamPosition(absl::string_view stream_id,
+                                          uint64_t revision,
+                                          const rocksdb::ReadOptions& ro) {
+    std::string v;
+    NCM_RETURN_IF_ERROR(FromRocks(
+        db_->Get(ro, streams_, codec::StreamKey(stream_id, revision), &v),
+        "reading the stream index"));
+    if (v.size() != 8) return absl::DataLossError("corrupt stream index entry");
+    return codec::GetU64(v.data());
+  }
+
+  static absl::Status DecodeAt(rocksdb::Iterator* it, uint64_t pos,
+                               RecordedEvent* e) {
+    NCM_RETURN_IF_ERROR(FromRocks(it->status(), "reading the log"));
+    if (!it->Valid() || it->key().size() != 8 ||
+        codec::DecodePositionKey(
+            absl::string_view(it->key().data(), it->key().size())) != pos) {
+      return absl::DataLossError(absl::StrCat(
+          "log position ", pos, " is missing; run VerifyChain"));
+    }
+    NCM_ASSIGN_OR_RETURN(
+        *e, codec::DecodeLogValue(
+                absl::string_view(it->value().data(), it->value().size())));
+    return absl::OkStatus();
+  }
+
+  // Verifies [from, to] from the raw stored bytes.
+  absl::Status VerifyChunk(uint64_t from, uint64_t to, VerifyResult* r,
+                           Hash* last) {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    ro.readahead_size = 2 << 20;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_));
+    Hash prev{};
+    if (from > 1) {
+      it->Seek(codec::PositionKey(from - 1));
+      NCM_RETURN_IF_ERROR(FromRocks(it->status(), "reading the log"));
+      if (it->Valid() && it->value().size() >= 64 &&
+          codec::DecodePositionKey(absl::string_view(it->key().data(), 8)) ==
+              from - 1) {
+        prev = codec::HashOf(
+            absl::string_view(it->value().data(), it->value().size()));
+        it->Next();
+      } else {
+        it->Seek(codec::PositionKey(from));
+      }
+    } else {
+      it->Seek(codec::PositionKey(from));
+    }
+    for (uint64_t pos = from; pos <= to; ++pos, it->Next()) {
+      NCM_RETURN_IF_ERROR(FromRocks(it->status(), "reading the log"));
+      auto fail = [&](std::string reason) {
+        r->ok = false;
+        r->first_bad_position = pos;
+        r->reason = std::move(reason);
+        return absl::OkStatus();
+      };
+      if (!it->Valid() || it->key().size() != 8) {
+        return fail(absl::StrCat("position ", pos, " is missing"));
+      }
+      uint64_t key_pos =
+          codec::DecodePositionKey(absl::string_view(it->key().data(), 8));
+      if (key_pos != pos) {
+        return fail(absl::StrCat("position ", pos, " is missing (found ",
+                                 key_pos, " next)"));
+      }
+      absl::string_view v(it->value().data(), it->value().size());
+      auto rec_pos = codec::PeekPosition(v);
+      if (!rec_pos.ok() || *rec_pos != pos) {
+        return fail("the record does not hold its own position");
+      }
+      if (codec::PrevHashOf(v) != prev) {
+        return fail("prev_hash does not equal the previous record's hash");
+      }
+      if (!codec::CheckLogValueHash(v)) {
+        return fail("hash does not match the record's content");
+      }
+      prev = codec::HashOf(v);
+      ++r->verified_count;
+    }
+    *last = prev;
+    return absl::OkStatus();
+  }
+
+  const RocksDbOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* log_ = nullptr;
+  rocksdb::ColumnFamilyHandle* streams_ = nullptr;
+  rocksdb::ColumnFamilyHandle* ids_ = nullptr;
+
+  std::atomic<uint64_t> head_{0};
+  Hash head_hash_{};  // writer thread (and Open) only
+  absl::flat_hash_map<std::string, uint64_t> revision_cache_;  // writer only
+
+  absl::Mutex queue_mu_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::thread writer_;
+  CommitListeners listeners_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EventStore>> OpenRocksDbEventStore(
+    const RocksDbOptions& options) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("the event store needs a data folder");
+  }
+  auto store = std::make_unique<RocksDbEventStore>(options);
+  NCM_RETURN_IF_ERROR(store->Open());
+  return std::unique_ptr<EventStore>(std::move(store));
+}
+
+}  // namespace ncm::eventstore

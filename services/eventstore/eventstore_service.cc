@@ -1,0 +1,511 @@
+#include "ncm/services/eventstore_service.h"
+
+#include <deque>
+#include <thread>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "ncm/eventstore/status_macros.h"
+#include "ncm/eventstore/subscription.h"
+
+namespace ncm::services {
+
+namespace es = ::ncm::eventstore;
+namespace pb = ::ncm::eventstore::v1;
+
+// Runs queued work on one thread, so that wake-ups from the event store's
+// writer never do reads on the writer thread or block a gRPC thread.
+class Dispatcher {
+ public:
+  Dispatcher() : thread_([this] { Run(); }) {}
+  ~Dispatcher() {
+    {
+      absl::MutexLock l(&mu_);
+      stop_ = true;
+    }
+    thread_.join();
+  }
+  void Post(std::function<void()> fn) {
+    absl::MutexLock l(&mu_);
+    queue_.push_back(std::move(fn));
+  }
+
+ private:
+  void Run() {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        absl::MutexLock l(&mu_);
+        mu_.Await(absl::Condition(
+            +[](Dispatcher* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(d->mu_) {
+              return d->stop_ || !d->queue_.empty();
+            },
+            this));
+        if (queue_.empty()) return;
+        fn = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      fn();
+    }
+  }
+
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+namespace {
+
+constexpr size_t kMaxFilterEntries = 64;
+constexpr uint32_t kMaxSubscribeBatch = 1000;
+constexpr uint32_t kDefaultSubscribeBatch = 256;
+
+void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t micros = absl::ToUnixMicros(t);
+  int64_t secs = micros / 1000000;
+  int64_t rem = micros % 1000000;
+  if (rem < 0) {
+    rem += 1000000;
+    --secs;
+  }
+  out->set_seconds(secs);
+  out->set_nanos(static_cast<int32_t>(rem * 1000));
+}
+
+absl::StatusOr<absl::Time> FromProto(const google::protobuf::Timestamp& ts,
+                                     absl::string_view field) {
+  if (ts.nanos() < 0 || ts.nanos() > 999999999) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".nanos must be 0 to 999999999"));
+  }
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+std::string HashBytes(const es::Hash& h) {
+  return std::string(reinterpret_cast<const char*>(h.data()), h.size());
+}
+
+absl::StatusOr<es::ExpectedRevision> FromProto(const pb::ExpectedRevision& e,
+                                               absl::string_view field) {
+  switch (e.kind()) {
+    case pb::ExpectedRevision::ANY:
+      return es::ExpectedRevision::Any();
+    case pb::ExpectedRevision::NO_STREAM:
+      return es::ExpectedRevision::NoStream();
+    case pb::ExpectedRevision::STREAM_EXISTS:
+      return es::ExpectedRevision::StreamExists();
+    case pb::ExpectedRevision::EXACT:
+      return es::ExpectedRevision::Exact(e.revision());
+    case pb::ExpectedRevision::KIND_UNSPECIFIED:
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".kind is not set; say ANY, NO_STREAM, STREAM_EXISTS or "
+                 "EXACT with a revision"));
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".kind ", static_cast<int>(e.kind()),
+          " is not a known expectation; use ANY, NO_STREAM, STREAM_EXISTS or "
+          "EXACT"));
+  }
+}
+
+absl::StatusOr<es::AppendRequest> FromProto(const pb::AppendRequest& req) {
+  es::AppendRequest out;
+  out.streams.reserve(req.streams_size());
+  for (int s = 0; s < req.streams_size(); ++s) {
+    const pb::StreamAppend& w = req.streams(s);
+    es::StreamWrite sw;
+    sw.stream_id = w.stream_id();
+    NCM_ASSIGN_OR_RETURN(
+        sw.expected,
+        FromProto(w.expected(), absl::StrCat("streams[", s, "].expected")));
+    sw.events.reserve(w.events_size());
+    for (int i = 0; i < w.events_size(); ++i) {
+      const pb::ProposedEvent& p = w.events(i);
+      es::ProposedEvent e;
+      e.event_id = p.event_id();
+      e.event_type = p.event_type();
+      e.payload = p.payload();
+      e.content_type = p.content_type();
+      if (p.has_occurred_at()) {
+        NCM_ASSIGN_OR_RETURN(
+            e.occurred_at,
+            FromProto(p.occurred_at(), absl::StrCat("streams[", s, "].events[",
+                                                    i, "].occurred_at")));
+      }
+      e.correlation_id = p.correlation_id();
+      e.causation_id = p.causation_id();
+      e.command_id = p.command_id();
+      sw.events.push_back(std::move(e));
+    }
+    out.streams.push_back(std::move(sw));
+  }
+  return out;
+}
+
+absl::StatusOr<es::Filter> FromProto(const pb::Filter& f,
+                                     const es::Limits& limits) {
+  es::Filter out;
+  if (f.stream_prefixes_size() > static_cast<int>(kMaxFilterEntries) ||
+      f.event_types_size() > static_cast<int>(kMaxFilterEntries)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "filter lists at most ", kMaxFilterEntries,
+        " stream prefixes and ", kMaxFilterEntries, " event types"));
+  }
+  for (const auto& p : f.stream_prefixes()) {
+    if (p.empty() || p.size() > limits.max_stream_id_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "filter.stream_prefixes entries must be 1 to ",
+          limits.max_stream_id_bytes, " bytes"));
+    }
+    out.stream_prefixes.push_back(p);
+  }
+  for (const auto& t : f.event_types()) {
+    if (t.empty() || t.size() > limits.max_event_type_bytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("filter.event_types entries must be 1 to ",
+                       limits.max_event_type_bytes, " bytes"));
+    }
+    out.event_types.push_back(t);
+  }
+  return out;
+}
+
+void ToProto(const es::AppendResult& r, pb::AppendResponse* out) {
+  for (const auto& s : r.streams) {
+    auto* ps = out->add_streams();
+    ps->set_stream_id(s.stream_id);
+    ps->set_first_revision(s.first_revision);
+    ps->set_last_revision(s.last_revision);
+    for (uint64_t p : s.positions) ps->add_positions(p);
+  }
+  out->set_first_position(r.first_position);
+  out->set_last_position(r.last_position);
+  out->set_idempotent_replay(r.idempotent_replay);
+}
+
+grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* ctx,
+                                   const absl::Status& s) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(s));
+  return reactor;
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                      std::string(s.message()));
+}
+
+void ToProto(const es::RecordedEvent& e, pb::RecordedEvent* out) {
+  out->set_position(e.position);
+  out->set_stream_id(e.stream_id);
+  out->set_revision(e.revision);
+  out->set_event_id(e.event_id);
+  out->set_event_type(e.event_type);
+  out->set_payload(e.payload);
+  out->set_content_type(e.content_type);
+  ToProto(e.recorded_at, out->mutable_recorded_at());
+  ToProto(e.occurred_at, out->mutable_occurred_at());
+  out->set_actor(e.actor);
+  out->set_correlation_id(e.correlation_id);
+  out->set_causation_id(e.causation_id);
+  out->set_command_id(e.command_id);
+  out->set_prev_hash(HashBytes(e.prev_hash));
+  out->set_hash(HashBytes(e.hash));
+}
+
+// One Subscribe call. Writes one message at a time: the next batch is read
+// from the log only after the previous write completed, so a slow client
+// holds at most one message in the server.
+class SubscribeReactor final
+    : public grpc::ServerWriteReactor<pb::SubscribeResponse> {
+ public:
+  struct Handle {
+    absl::Mutex mu;
+    SubscribeReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+  };
+
+  SubscribeReactor(es::EventStore* store, es::SubscriptionOptions options,
+                   Dispatcher* dispatcher,
+                   std::function<void(std::shared_ptr<Handle>, bool)> registry)
+      : dispatcher_(dispatcher),
+        registry_(std::move(registry)),
+        handle_(std::make_shared<Handle>()),
+        sub_(store, std::move(options)) {
+    {
+      absl::MutexLock l(&handle_->mu);
+      handle_->reactor = this;
+    }
+    std::weak_ptr<Handle> weak = handle_;
+    sub_.SetWakeup([weak, dispatcher] {
+      dispatcher->Post([weak] { Pump(weak); });
+    });
+    registry_(handle_, true);
+    Post();
+  }
+
+  // Runs on the dispatcher.
+  static void Pump(const std::weak_ptr<Handle>& weak) {
+    std::shared_ptr<Handle> h = weak.lock();
+    if (!h) return;
+    absl::MutexLock l(&h->mu);
+    if (h->reactor != nullptr) h->reactor->PumpLocked();
+  }
+
+  // Ends the call (server shutdown). REQUIRES: handle mutex held.
+  void EndLocked(const grpc::Status& status) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock l(&handle_->mu);
+    writing_ = false;
+    if (!ok) {
+      EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                             "the subscription stream broke"));
+      return;
+    }
+    Post();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock l(&handle_->mu);
+    EndLocked(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock l(&handle_->mu);
+      handle_->reactor = nullptr;
+    }
+    registry_(handle_, false);
+    delete this;
+  }
+
+ private:
+  void Post() {
+    std::weak_ptr<Handle> weak = handle_;
+    dispatcher_->Post([weak] { Pump(weak); });
+  }
+
+  void PumpLocked() {
+    if (writing_ || finished_) return;
+    auto item = sub_.Poll();
+    if (!item.ok()) {
+      EndLocked(ToGrpcStatus(item.status()));
+      return;
+    }
+    if (!item->has_value()) return;  // the wake-up will post again
+    const es::SubscriptionItem& it = **item;
+    response_.Clear();
+    switch (it.kind) {
+      case es::SubscriptionItem::Kind::kEvents: {
+        auto* events = response_.mutable_events();
+        for (const auto& e : it.events) ToProto(e, events->add_events());
+        break;
+      }
+      case es::SubscriptionItem::Kind::kCaughtUp:
+        response_.mutable_caught_up()->set_position(it.checkpoint);
+        break;
+      case es::SubscriptionItem::Kind::kFellBehind:
+        response_.mutable_fell_behind()->set_position(it.checkpoint);
+        response_.mutable_fell_behind()->set_head_position(it.head_position);
+        break;
+    }
+    response_.set_checkpoint(it.checkpoint);
+    writing_ = true;
+    StartWrite(&response_);
+  }
+
+  Dispatcher* const dispatcher_;
+  std::function<void(std::shared_ptr<Handle>, bool)> registry_;
+  std::shared_ptr<Handle> handle_;
+  es::Subscription sub_;
+  pb::SubscribeResponse response_;
+  bool writing_ = false;   // guarded by handle_->mu
+  bool finished_ = false;  // guarded by handle_->mu
+};
+
+struct SubscriptionRegistry {
+  absl::Mutex mu;
+  absl::flat_hash_set<std::shared_ptr<SubscribeReactor::Handle>> open
+      ABSL_GUARDED_BY(mu);
+  bool closed ABSL_GUARDED_BY(mu) = false;
+};
+
+
+EventStoreService::EventStoreService(es::EventStore* store, es::Limits limits,
+                                     PrincipalResolver principal)
+    : store_(store),
+      limits_(limits),
+      principal_(std::move(principal)),
+      dispatcher_(std::make_unique<Dispatcher>()),
+      subscriptions_(std::make_unique<SubscriptionRegistry>()) {}
+
+EventStoreService::~EventStoreService() { Shutdown(); }
+
+void EventStoreService::Shutdown() {
+  SubscriptionRegistry& reg = *subscriptions_;
+  std::vector<std::shared_ptr<SubscribeReactor::Handle>> open;
+  {
+    absl::MutexLock l(&reg.mu);
+    reg.closed = true;
+    open.assign(reg.open.begin(), reg.open.end());
+  }
+  for (auto& h : open) {
+    absl::MutexLock l(&h->mu);
+    if (h->reactor != nullptr) {
+      h->reactor->EndLocked(grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          "the server is shutting down; resubscribe after your checkpoint"));
+    }
+  }
+}
+
+grpc::ServerUnaryReactor* EventStoreService::Append(
+    grpc::CallbackServerContext* ctx, const pb::AppendRequest* request,
+    pb::AppendResponse* response) {
+  auto req = FromProto(*request);
+  if (!req.ok()) return Finished(ctx, req.status());
+  if (principal_) req->actor = principal_(ctx);
+  auto* reactor = ctx->DefaultReactor();
+  store_->AppendAsync(std::move(*req),
+                      [reactor, response](absl::StatusOr<es::AppendResult> r) {
+                        if (r.ok()) ToProto(*r, response);
+                        reactor->Finish(ToGrpcStatus(r.status()));
+                      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* EventStoreService::ReadStream(
+    grpc::CallbackServerContext* ctx, const pb::ReadStreamRequest* request,
+    pb::ReadStreamResponse* response) {
+  es::ReadStreamOptions o;
+  o.stream_id = request->stream_id();
+  o.from_revision = request->from_end() ? es::kEndRevision
+                                        : request->from_revision();
+  o.direction = request->direction() == pb::BACKWARD ? es::Direction::kBackward
+                                                     : es::Direction::kForward;
+  if (request->direction() != pb::FORWARD &&
+      request->direction() != pb::BACKWARD) {
+    return Finished(ctx, absl::InvalidArgumentError(
+                             "direction must be FORWARD or BACKWARD"));
+  }
+  o.max_count = request->max_count();
+  auto r = store_->ReadStream(o);
+  if (!r.ok()) return Finished(ctx, r.status());
+  for (const auto& e : r->events) ToProto(e, response->add_events());
+  response->set_last_revision(r->last_revision);
+  response->set_end_of_stream(r->end_of_stream);
+  return Finished(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* EventStoreService::ReadAll(
+    grpc::CallbackServerContext* ctx, const pb::ReadAllRequest* request,
+    pb::ReadAllResponse* response) {
+  es::ReadAllOptions o;
+  if (request->direction() != pb::FORWARD &&
+      request->direction() != pb::BACKWARD) {
+    return Finished(ctx, absl::InvalidArgumentError(
+                             "direction must be FORWARD or BACKWARD"));
+  }
+  o.direction = request->direction() == pb::BACKWARD ? es::Direction::kBackward
+                                                     : es::Direction::kForward;
+  o.from_position = request->from_end() ? es::kEndPosition
+                                        : request->from_position();
+  o.max_count = request->max_count();
+  auto filter = FromProto(request->filter(), limits_);
+  if (!filter.ok()) return Finished(ctx, filter.status());
+  o.filter = std::move(*filter);
+  o.max_scan = 100000;
+  auto r = store_->ReadAll(o);
+  if (!r.ok()) return Finished(ctx, r.status());
+  response->mutable_events()->Reserve(static_cast<int>(r->events.size()));
+  for (const auto& e : r->events) ToProto(e, response->add_events());
+  response->set_next_position(r->next_position);
+  response->set_end_of_log(r->end_of_log);
+  response->set_head_position(r->head_position);
+  return Finished(ctx, absl::OkStatus());
+}
+
+grpc::ServerWriteReactor<pb::SubscribeResponse>* EventStoreService::Subscribe(
+    grpc::CallbackServerContext* ctx, const pb::SubscribeRequest* request) {
+  auto refuse = [](const absl::Status& s) {
+    class Refused final : public grpc::ServerWriteReactor<pb::SubscribeResponse> {
+     public:
+      explicit Refused(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(s);
+  };
+  es::SubscriptionOptions o;
+  o.from_end = request->start_case() == pb::SubscribeRequest::kFromEnd &&
+               request->from_end();
+  o.after_position = request->after_position();
+  uint32_t batch = request->max_batch();
+  if (batch == 0) batch = kDefaultSubscribeBatch;
+  if (batch > kMaxSubscribeBatch) {
+    return refuse(absl::InvalidArgumentError(
+        absl::StrCat("max_batch ", batch, " exceeds the limit of ",
+                     kMaxSubscribeBatch, " events per message")));
+  }
+  o.max_batch = batch;
+  auto filter = FromProto(request->filter(), limits_);
+  if (!filter.ok()) return refuse(filter.status());
+  o.filter = std::move(*filter);
+  SubscriptionRegistry& reg = *subscriptions_;
+  {
+    absl::MutexLock l(&reg.mu);
+    if (reg.closed) {
+      return refuse(absl::UnavailableError("the server is shutting down"));
+    }
+  }
+  return new SubscribeReactor(
+      store_, std::move(o), dispatcher_.get(),
+      [&reg](std::shared_ptr<SubscribeReactor::Handle> h, bool add) {
+        absl::MutexLock l(&reg.mu);
+        if (add) {
+          reg.open.insert(std::move(h));
+        } else {
+          reg.open.erase(h);
+        }
+      });
+}
+
+grpc::ServerUnaryReactor* EventStoreService::GetStreamInfo(
+    grpc::CallbackServerContext* ctx, const pb::GetStreamInfoRequest* request,
+    pb::StreamInfo* response) {
+  auto r = store_->GetStreamInfo(request->stream_id());
+  if (!r.ok()) return Finished(ctx, r.status());
+  response->set_stream_id(r->stream_id);
+  response->set_last_revision(r->last_revision);
+  response->set_event_count(r->event_count);
+  response->set_first_position(r->first_position);
+  response->set_last_position(r->last_position);
+  ToProto(r->last_recorded_at, response->mutable_last_recorded_at());
+  return Finished(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* EventStoreService::VerifyChain(
+    grpc::CallbackServerContext* ctx, const pb::VerifyChainRequest* request,
+    pb::VerifyChainResponse* response) {
+  auto r = store_->VerifyChain(request->from_position(),
+                               request->to_position());
+  if (!r.ok()) return Finished(ctx, r.status());
+  response->set_ok(r->ok);
+  response->set_from_position(r->from_position);
+  response->set_to_position(r->to_position);
+  response->set_verified_count(r->verified_count);
+  response->set_first_bad_position(r->first_bad_position);
+  response->set_reason(r->reason);
+  if (r->ok) response->set_head_hash(HashBytes(r->head_hash));
+  return Finished(ctx, absl::OkStatus());
+}
+
+}  // namespace ncm::services

@@ -1,0 +1,51 @@
+// The ncmd server: every service of the backend over one event store,
+// behind one gRPC listener. Used by the ncmd binary and by tests.
+#ifndef NCM_NCMD_SERVER_H_
+#define NCM_NCMD_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "ncm/eventstore/event_store.h"
+
+namespace ncm::ncmd {
+
+struct ServerOptions {
+  // host:port; port 0 picks a free port. Plaintext is accepted only on a
+  // loopback address (127.0.0.0/8, ::1, localhost).
+  std::string listen_address = "127.0.0.1:50051";
+  // RocksDB data folder; empty means an in-memory store (tests only).
+  std::string data_dir;
+  eventstore::Limits limits;
+  // Largest gRPC message accepted, in bytes.
+  int max_message_bytes = 32 << 20;
+};
+
+class Server {
+ public:
+  virtual ~Server() = default;
+  // The port actually bound.
+  virtual int port() const = 0;
+  // host:port a client can dial.
+  virtual std::string address() const = 0;
+  virtual eventstore::EventStore* store() = 0;
+  // Stops accepting calls, ends subscriptions, waits up to `grace` for
+  // in-flight calls, then closes the store. Idempotent.
+  virtual void Shutdown(absl::Duration grace) = 0;
+  // Blocks until Shutdown has completed.
+  virtual void Wait() = 0;
+};
+
+// Opens the store and starts serving. FAILED_PRECONDITION when the data
+// folder is held by another process or a plaintext listener is asked for on
+// a non-loopback address; UNAVAILABLE when the address cannot be bound.
+absl::StatusOr<std::unique_ptr<Server>> StartServer(const ServerOptions& options);
+
+// True for 127.0.0.0/8, ::1 and localhost.
+bool IsLoopbackHost(const std::string& listen_address);
+
+}  // namespace ncm::ncmd
+
+#endif  // NCM_NCMD_SERVER_H_

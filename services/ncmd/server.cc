@@ -1,0 +1,141 @@
+#include "ncm/ncmd/server.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "ncm/eventstore/memory_event_store.h"
+#include "ncm/eventstore/rocksdb_event_store.h"
+#include "ncm/eventstore/status_macros.h"
+#include "ncm/services/eventstore_service.h"
+
+namespace ncm::ncmd {
+namespace {
+
+// Splits "host:port" / "[v6]:port".
+bool SplitHostPort(const std::string& addr, std::string* host,
+                   std::string* port) {
+  if (!addr.empty() && addr[0] == '[') {
+    auto close = addr.find(']');
+    if (close == std::string::npos || close + 1 >= addr.size() ||
+        addr[close + 1] != ':') {
+      return false;
+    }
+    *host = addr.substr(1, close - 1);
+    *port = addr.substr(close + 2);
+    return true;
+  }
+  auto colon = addr.rfind(':');
+  if (colon == std::string::npos) return false;
+  *host = addr.substr(0, colon);
+  *port = addr.substr(colon + 1);
+  return true;
+}
+
+class ServerImpl final : public Server {
+ public:
+  ~ServerImpl() override { Shutdown(absl::Seconds(5)); }
+
+  absl::Status Start(const ServerOptions& options) {
+    std::string host, port;
+    if (!SplitHostPort(options.listen_address, &host, &port) || host.empty() ||
+        port.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listen address \"", options.listen_address,
+          "\" is not host:port, e.g. 127.0.0.1:50051"));
+    }
+    if (!IsLoopbackHost(options.listen_address)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "refusing to serve plaintext gRPC on ", options.listen_address,
+          ", which is not a loopback address; listen on 127.0.0.1 or ::1"));
+    }
+    host_ = host;
+    if (options.data_dir.empty()) {
+      store_ = eventstore::NewMemoryEventStore(options.limits);
+    } else {
+      eventstore::RocksDbOptions ro;
+      ro.path = options.data_dir;
+      ro.limits = options.limits;
+      NCM_ASSIGN_OR_RETURN(store_, eventstore::OpenRocksDbEventStore(ro));
+    }
+    eventstore_service_ = std::make_unique<services::EventStoreService>(
+        store_.get(), options.limits);
+
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(options.listen_address,
+                             grpc::InsecureServerCredentials(), &port_);
+    builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+    builder.SetMaxSendMessageSize(options.max_message_bytes);
+    builder.RegisterService(eventstore_service_.get());
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr || port_ == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on ", options.listen_address,
+          "; is the port in use by another program?"));
+    }
+    server_->GetHealthCheckService()->SetServingStatus(true);
+    return absl::OkStatus();
+  }
+
+  int port() const override { return port_; }
+  std::string address() const override {
+    return absl::StrContains(host_, ':') ? absl::StrCat("[", host_, "]:", port_)
+                                         : absl::StrCat(host_, ":", port_);
+  }
+  eventstore::EventStore* store() override { return store_.get(); }
+
+  void Shutdown(absl::Duration grace) override {
+    {
+      absl::MutexLock l(&mu_);
+      if (shut_down_) return;
+      shut_down_ = true;
+    }
+    if (server_ != nullptr) {
+      server_->GetHealthCheckService()->SetServingStatus(false);
+      eventstore_service_->Shutdown();
+      server_->Shutdown(std::chrono::system_clock::now() +
+                        absl::ToChronoSeconds(grace));
+      server_->Wait();
+    }
+    eventstore_service_.reset();
+    store_.reset();  // drains the writer and closes RocksDB
+    absl::MutexLock l(&mu_);
+    done_ = true;
+  }
+
+  void Wait() override {
+    absl::MutexLock l(&mu_);
+    mu_.Await(absl::Condition(&done_));
+  }
+
+ private:
+  std::string host_;
+  int port_ = 0;
+  std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<services::EventStoreService> eventstore_service_;
+  std::unique_ptr<grpc::Server> server_;
+  absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
+bool IsLoopbackHost(const std::string& listen_address) {
+  std::string host, port;
+  if (!SplitHostPort(listen_address, &host, &port)) return false;
+  return host == "localhost" || host == "::1" ||
+         absl::StartsWith(host, "127.");
+}
+
+absl::StatusOr<std::unique_ptr<Server>> StartServer(
+    const ServerOptions& options) {
+  auto server = std::make_unique<ServerImpl>();
+  NCM_RETURN_IF_ERROR(server->Start(options));
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace ncm::ncmd
