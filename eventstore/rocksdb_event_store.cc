@@ -73,11 +73,16 @@ class RocksDbEventStore final : public EventStore {
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     cf.write_buffer_size = 64 << 20;
 
+    // Index lookups of ids that are not there (every new event's) are
+    // answered by a memtable bloom filter instead of a skip-list search.
+    rocksdb::ColumnFamilyOptions index_cf = cf;
+    index_cf.memtable_prefix_bloom_size_ratio = 0.1;
+    index_cf.memtable_whole_key_filtering = true;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
         {rocksdb::kDefaultColumnFamilyName, cf},
         {kLogCf, cf},
-        {kStreamsCf, cf},
-        {kEventIdsCf, cf}};
+        {kStreamsCf, index_cf},
+        {kEventIdsCf, index_cf}};
     rocksdb::DB* db = nullptr;
     rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(db_options),
                                           options_.path, cfs, &handles_, &db);
@@ -319,16 +324,18 @@ class RocksDbEventStore final : public EventStore {
       if (auto it = events_.find(key); it != events_.end()) {
         return it->second;
       }
-      std::string pos;
-      rocksdb::Status st =
-          s_->db_->Get(rocksdb::ReadOptions(), s_->ids_, key, &pos);
+      rocksdb::PinnableSlice pos;
+      rocksdb::Status st = s_->db_->Get(rocksdb::ReadOptions(), s_->ids_,
+                                        rocksdb::Slice(key), &pos);
       if (st.IsNotFound()) return std::nullopt;
       NCM_RETURN_IF_ERROR(FromRocks(st, "reading the event id index"));
-      std::string value;
+      rocksdb::PinnableSlice value;
       NCM_RETURN_IF_ERROR(FromRocks(
           s_->db_->Get(rocksdb::ReadOptions(), s_->log_, pos, &value),
           "reading the log"));
-      NCM_ASSIGN_OR_RETURN(RecordedEvent e, codec::DecodeLogValue(value));
+      NCM_ASSIGN_OR_RETURN(
+          RecordedEvent e,
+          codec::DecodeLogValue(absl::string_view(value.data(), value.size())));
       return e;
     }
 

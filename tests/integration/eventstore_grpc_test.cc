@@ -1,0 +1,451 @@
+// The EventStore gRPC API over real loopback TCP against a RocksDB store in
+// a temporary folder.
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "ncm/eventstore/v1/eventstore.grpc.pb.h"
+#include "ncm/ncmd/server.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
+
+namespace ncm {
+namespace {
+
+namespace pb = ::ncm::eventstore::v1;
+using ::ncm::testing::NewUuid;
+using ::testing::HasSubstr;
+
+pb::ProposedEvent Event(const std::string& payload = "payload") {
+  pb::ProposedEvent e;
+  e.set_event_id(NewUuid());
+  e.set_event_type("ncm.test.v1.Happened");
+  e.set_payload(payload);
+  return e;
+}
+
+pb::AppendRequest One(const std::string& stream,
+                      pb::ExpectedRevision::Kind kind, uint64_t revision = 0,
+                      int events = 1) {
+  pb::AppendRequest r;
+  auto* s = r.add_streams();
+  s->set_stream_id(stream);
+  s->mutable_expected()->set_kind(kind);
+  s->mutable_expected()->set_revision(revision);
+  for (int i = 0; i < events; ++i) *s->add_events() = Event();
+  return r;
+}
+
+class EventStoreGrpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ncmd::ServerOptions o;
+    o.listen_address = "127.0.0.1:0";
+    o.data_dir = dir_.Sub("db");
+    auto s = ncmd::StartServer(o);
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = std::move(*s);
+    channel_ = grpc::CreateChannel(server_->address(),
+                                   grpc::InsecureChannelCredentials());
+    stub_ = pb::EventStore::NewStub(channel_);
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown(absl::Seconds(5));
+  }
+
+  grpc::Status Append(const pb::AppendRequest& r,
+                      pb::AppendResponse* out = nullptr) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    pb::AppendResponse resp;
+    return stub_->Append(&ctx, r, out ? out : &resp);
+  }
+
+  std::vector<pb::RecordedEvent> ReadAll() {
+    std::vector<pb::RecordedEvent> out;
+    uint64_t from = 0;
+    for (;;) {
+      grpc::ClientContext ctx;
+      pb::ReadAllRequest req;
+      req.set_from_position(from);
+      req.set_max_count(10000);
+      pb::ReadAllResponse resp;
+      grpc::Status s = stub_->ReadAll(&ctx, req, &resp);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      if (!s.ok()) return out;
+      for (auto& e : resp.events()) out.push_back(e);
+      if (resp.end_of_log()) return out;
+      from = resp.next_position();
+    }
+  }
+
+  // Proves the server still serves after a refused call.
+  void ExpectStillServing() {
+    pb::AppendResponse resp;
+    grpc::Status s =
+        Append(One("alive-1", pb::ExpectedRevision::ANY), &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
+
+  ::ncm::testing::TempDir dir_;
+  std::unique_ptr<ncmd::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<pb::EventStore::Stub> stub_;
+};
+
+TEST_F(EventStoreGrpcTest, AppendThenReadEveryWay) {
+  pb::AppendResponse resp;
+  ASSERT_TRUE(Append(One("resolution-1", pb::ExpectedRevision::NO_STREAM, 0, 3),
+                     &resp)
+                  .ok());
+  EXPECT_EQ(resp.first_position(), 1u);
+  EXPECT_EQ(resp.last_position(), 3u);
+  EXPECT_EQ(resp.streams(0).last_revision(), 2u);
+
+  grpc::ClientContext c1;
+  pb::ReadStreamRequest rs;
+  rs.set_stream_id("resolution-1");
+  rs.set_from_end(true);
+  rs.set_direction(pb::BACKWARD);
+  rs.set_max_count(2);
+  pb::ReadStreamResponse rsr;
+  ASSERT_TRUE(stub_->ReadStream(&c1, rs, &rsr).ok());
+  ASSERT_EQ(rsr.events_size(), 2);
+  EXPECT_EQ(rsr.events(0).revision(), 2u);
+  EXPECT_EQ(rsr.events(0).prev_hash().size(), 32u);
+  EXPECT_EQ(rsr.events(0).hash().size(), 32u);
+  EXPECT_EQ(rsr.events(0).actor(), "anonymous");
+  EXPECT_GT(rsr.events(0).recorded_at().seconds(), 1700000000);
+
+  grpc::ClientContext c2;
+  pb::GetStreamInfoRequest gi;
+  gi.set_stream_id("resolution-1");
+  pb::StreamInfo info;
+  ASSERT_TRUE(stub_->GetStreamInfo(&c2, gi, &info).ok());
+  EXPECT_EQ(info.event_count(), 3u);
+  EXPECT_EQ(info.last_position(), 3u);
+
+  grpc::ClientContext c3;
+  pb::VerifyChainRequest vr;
+  pb::VerifyChainResponse vresp;
+  ASSERT_TRUE(stub_->VerifyChain(&c3, vr, &vresp).ok());
+  EXPECT_TRUE(vresp.ok());
+  EXPECT_EQ(vresp.verified_count(), 3u);
+  EXPECT_EQ(vresp.head_hash(), ReadAll().back().hash());
+}
+
+TEST_F(EventStoreGrpcTest, ErrorsCarryTheRightCodeAndSayWhatWasWrong) {
+  ASSERT_TRUE(Append(One("s-a", pb::ExpectedRevision::NO_STREAM)).ok());
+  grpc::Status s = Append(One("s-a", pb::ExpectedRevision::EXACT, 5));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(s.error_message(), HasSubstr("stream \"s-a\" is at revision 0"));
+
+  pb::AppendRequest first = One("s-b", pb::ExpectedRevision::ANY);
+  pb::AppendResponse r1, r2;
+  ASSERT_TRUE(Append(first, &r1).ok());
+  ASSERT_TRUE(Append(first, &r2).ok());
+  EXPECT_TRUE(r2.idempotent_replay());
+  EXPECT_EQ(r1.first_position(), r2.first_position());
+  first.mutable_streams(0)->mutable_events(0)->set_payload("other");
+  EXPECT_EQ(Append(first).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+
+  grpc::ClientContext ctx;
+  pb::ReadStreamRequest rs;
+  rs.set_stream_id("s-nope");
+  rs.set_max_count(10);
+  pb::ReadStreamResponse rsr;
+  EXPECT_EQ(stub_->ReadStream(&ctx, rs, &rsr).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(EventStoreGrpcTest, BadInputIsRefusedAndTheServerKeepsServing) {
+  struct Case {
+    std::string name;
+    pb::AppendRequest req;
+    grpc::StatusCode code;
+    std::string message;
+  };
+  auto with = [](std::function<void(pb::AppendRequest&)> f) {
+    pb::AppendRequest r = One("s-a", pb::ExpectedRevision::ANY);
+    f(r);
+    return r;
+  };
+  std::vector<Case> cases = {
+      {"empty stream id",
+       with([](auto& r) { r.mutable_streams(0)->set_stream_id(""); }),
+       grpc::StatusCode::INVALID_ARGUMENT, "streams[0].stream_id is empty"},
+      {"oversized stream id",
+       with([](auto& r) {
+         r.mutable_streams(0)->set_stream_id(std::string(5000, 's'));
+       }),
+       grpc::StatusCode::INVALID_ARGUMENT, "limit is 256 bytes"},
+      {"oversized payload",
+       with([](auto& r) {
+         r.mutable_streams(0)->mutable_events(0)->set_payload(
+             std::string(2 << 20, 'x'));
+       }),
+       grpc::StatusCode::RESOURCE_EXHAUSTED, "payload"},
+      {"unknown expectation",
+       with([](auto& r) {
+         r.mutable_streams(0)->mutable_expected()->set_kind(
+             static_cast<pb::ExpectedRevision::Kind>(99));
+       }),
+       grpc::StatusCode::INVALID_ARGUMENT, "not a known expectation"},
+      {"unset expectation",
+       with([](auto& r) {
+         r.mutable_streams(0)->mutable_expected()->set_kind(
+             pb::ExpectedRevision::KIND_UNSPECIFIED);
+       }),
+       grpc::StatusCode::INVALID_ARGUMENT, "expected.kind is not set"},
+      {"bad event id",
+       with([](auto& r) {
+         r.mutable_streams(0)->mutable_events(0)->set_event_id("42");
+       }),
+       grpc::StatusCode::INVALID_ARGUMENT, "not a UUID"},
+      {"bad occurred_at",
+       with([](auto& r) {
+         r.mutable_streams(0)->mutable_events(0)->mutable_occurred_at()->set_nanos(-5);
+       }),
+       grpc::StatusCode::INVALID_ARGUMENT, "occurred_at.nanos"},
+      {"no streams", pb::AppendRequest(), grpc::StatusCode::INVALID_ARGUMENT,
+       "streams is empty"},
+  };
+  for (const auto& c : cases) {
+    grpc::Status s = Append(c.req);
+    EXPECT_EQ(s.error_code(), c.code) << c.name << ": " << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr(c.message)) << c.name;
+    ExpectStillServing();
+  }
+  // Reads.
+  {
+    grpc::ClientContext ctx;
+    pb::ReadAllRequest req;
+    req.set_max_count(1000000000);
+    pb::ReadAllResponse resp;
+    grpc::Status s = stub_->ReadAll(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(s.error_message(), HasSubstr("limit of 10000"));
+  }
+  {
+    grpc::ClientContext ctx;
+    pb::ReadStreamRequest req;
+    req.set_stream_id("s-a");
+    req.set_max_count(10);
+    req.set_direction(static_cast<pb::Direction>(7));
+    pb::ReadStreamResponse resp;
+    EXPECT_EQ(stub_->ReadStream(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  {
+    grpc::ClientContext ctx;
+    pb::VerifyChainRequest req;
+    req.set_to_position(1u << 30);
+    pb::VerifyChainResponse resp;
+    EXPECT_EQ(stub_->VerifyChain(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::OUT_OF_RANGE);
+  }
+  // A message over the transport limit never reaches the handler.
+  pb::AppendRequest huge = One("s-a", pb::ExpectedRevision::ANY);
+  for (int i = 0; i < 40; ++i) {
+    *huge.mutable_streams(0)->add_events() = Event(std::string(1 << 20, 'h'));
+  }
+  EXPECT_EQ(Append(huge).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  ExpectStillServing();
+  // Nothing refused was written: only the liveness appends are there.
+  for (const auto& e : ReadAll()) EXPECT_EQ(e.stream_id(), "alive-1");
+}
+
+TEST_F(EventStoreGrpcTest, InvalidUtf8InAStringFieldIsRefused) {
+  // The client library would refuse to serialize it; send raw bytes.
+  pb::AppendRequest ok = One("s-a", pb::ExpectedRevision::ANY);
+  std::string wire = ok.SerializeAsString();
+  const std::string from = "s-a";
+  auto at = wire.find(from);
+  ASSERT_NE(at, std::string::npos);
+  wire.replace(at, from.size(), "s\xff\xfe");
+  grpc::GenericStub generic(channel_);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  grpc::Slice slice(wire);
+  grpc::ByteBuffer request(&slice, 1), response;
+  auto call = generic.PrepareUnaryCall(
+      &ctx, "/ncm.eventstore.v1.EventStore/Append", request, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok_flag;
+  ASSERT_TRUE(cq.Next(&tag, &ok_flag));
+  EXPECT_NE(status.error_code(), grpc::StatusCode::OK);
+  EXPECT_NE(status.error_code(), grpc::StatusCode::UNKNOWN);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok_flag)) {
+  }
+  ExpectStillServing();
+  EXPECT_EQ(ReadAll().size(), 1u);
+}
+
+TEST_F(EventStoreGrpcTest, SubscribeCatchesUpThenStreamsLiveWithoutGaps) {
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(Append(One(absl::StrCat("s-", i % 5),
+                           pb::ExpectedRevision::ANY)).ok());
+  }
+  grpc::ClientContext ctx;
+  pb::SubscribeRequest req;
+  req.set_after_position(0);
+  req.set_max_batch(64);
+  auto reader = stub_->Subscribe(&ctx, req);
+  constexpr int kLive = 600;
+  std::thread writers([&] {
+    for (int i = 0; i < kLive; ++i) {
+      (void)Append(One(absl::StrCat("live-", i % 3), pb::ExpectedRevision::ANY));
+    }
+  });
+  std::vector<uint64_t> seen;
+  int caught_up = 0;
+  pb::SubscribeResponse msg;
+  while (seen.size() < 200u + kLive && reader->Read(&msg)) {
+    if (msg.has_caught_up()) ++caught_up;
+    for (const auto& e : msg.events().events()) seen.push_back(e.position());
+  }
+  writers.join();
+  ctx.TryCancel();
+  reader->Finish().IgnoreError();
+  ASSERT_EQ(seen.size(), 200u + kLive);
+  for (size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], i + 1);
+  EXPECT_GE(caught_up, 1);
+}
+
+TEST_F(EventStoreGrpcTest, StalledSubscriberDoesNotStopTheServerAndResumes) {
+  grpc::ClientContext ctx;
+  pb::SubscribeRequest req;
+  req.set_max_batch(100);
+  auto reader = stub_->Subscribe(&ctx, req);
+  pb::SubscribeResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));
+  EXPECT_TRUE(msg.has_caught_up());
+  // The subscriber reads nothing while 100000 events (about 60 MB, far past
+  // any transport window) are committed.
+  for (int i = 0; i < 100; ++i) {
+    pb::AppendRequest r = One(absl::StrCat("bulk-", i % 4),
+                              pb::ExpectedRevision::ANY, 0, 1000);
+    for (auto& e : *r.mutable_streams(0)->mutable_events()) {
+      e.set_payload(std::string(500, 'b'));
+    }
+    ASSERT_TRUE(Append(r).ok());
+  }
+  uint64_t expect = 1;
+  bool fell_behind = false;
+  while (expect <= 100000 && reader->Read(&msg)) {
+    if (msg.has_fell_behind()) fell_behind = true;
+    for (const auto& e : msg.events().events()) {
+      ASSERT_EQ(e.position(), expect);
+      ++expect;
+    }
+  }
+  EXPECT_EQ(expect, 100001u);
+  EXPECT_TRUE(fell_behind);
+  ctx.TryCancel();
+  reader->Finish().IgnoreError();
+}
+
+TEST_F(EventStoreGrpcTest, ShutdownEndsOpenSubscriptionsPromptly) {
+  ASSERT_TRUE(Append(One("s-a", pb::ExpectedRevision::ANY)).ok());
+  grpc::ClientContext ctx;
+  pb::SubscribeRequest req;
+  auto reader = stub_->Subscribe(&ctx, req);
+  pb::SubscribeResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));
+  const absl::Time start = absl::Now();
+  server_->Shutdown(absl::Seconds(30));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  while (reader->Read(&msg)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  server_.reset();
+}
+
+TEST_F(EventStoreGrpcTest, HealthServiceReportsServing) {
+  // grpc.health.v1.HealthCheckRequest{service: ""} is empty on the wire.
+  grpc::GenericStub generic(channel_);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  grpc::ByteBuffer request, response;
+  grpc::Slice empty("");
+  request = grpc::ByteBuffer(&empty, 1);
+  auto call = generic.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check",
+                                       request, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok;
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (auto& s : slices) bytes += std::string(s.begin(), s.end());
+  // HealthCheckResponse{status: SERVING (1)}: field 1, varint 1.
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+}
+
+TEST_F(EventStoreGrpcTest, ReflectionListsTheEventStoreService) {
+  grpc::GenericStub generic(channel_);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  auto call = generic.PrepareCall(
+      &ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      &cq);
+  void* tag;
+  bool ok;
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  // ServerReflectionRequest{list_services: ""}: field 7, length 0.
+  grpc::Slice req_slice(std::string("\x3a\x00", 2));
+  grpc::ByteBuffer req(&req_slice, 1);
+  call->Write(req, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  grpc::ByteBuffer resp;
+  call->Read(&resp, reinterpret_cast<void*>(3));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(resp.Dump(&slices).ok());
+  std::string bytes;
+  for (auto& s : slices) bytes += std::string(s.begin(), s.end());
+  EXPECT_THAT(bytes, HasSubstr("ncm.eventstore.v1.EventStore"));
+  EXPECT_THAT(bytes, HasSubstr("grpc.health.v1.Health"));
+  call->WritesDone(reinterpret_cast<void*>(4));
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+}
+
+TEST(ServerOptionsTest, PlaintextOnANonLoopbackAddressIsRefused) {
+  ::ncm::testing::TempDir dir;
+  ncmd::ServerOptions o;
+  o.listen_address = "0.0.0.0:0";
+  o.data_dir = dir.Sub("db");
+  auto s = ncmd::StartServer(o);
+  EXPECT_THAT(s, ::ncm::testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                                          HasSubstr("not a loopback")));
+  EXPECT_TRUE(ncmd::IsLoopbackHost("127.0.0.1:1"));
+  EXPECT_TRUE(ncmd::IsLoopbackHost("[::1]:1"));
+  EXPECT_TRUE(ncmd::IsLoopbackHost("localhost:1"));
+  EXPECT_FALSE(ncmd::IsLoopbackHost("10.0.0.1:1"));
+  EXPECT_FALSE(ncmd::IsLoopbackHost("[::]:1"));
+}
+
+}  // namespace
+}  // namespace ncm
