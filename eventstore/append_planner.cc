@@ -243,11 +243,12 @@ bool SameContent(const RecordedEvent& r, const std::string& stream_id,
   return !p.occurred_at.has_value() || *p.occurred_at == r.occurred_at;
 }
 
-absl::StatusOr<AppendPlan> PlanAppend(const AppendRequest& req,
+absl::StatusOr<AppendPlan> PlanAppend(AppendRequest* request,
                                       AppendState& state,
                                       uint64_t head_position,
                                       const Hash& head_hash,
                                       absl::Time recorded_at) {
+  AppendRequest& req = *request;
   AppendPlan plan;
   recorded_at = codec::TruncateToMicros(recorded_at);
 
@@ -256,11 +257,13 @@ absl::StatusOr<AppendPlan> PlanAppend(const AppendRequest& req,
   const ProposedEvent* first_new = nullptr;
   std::vector<std::vector<std::optional<RecordedEvent>>> found(
       req.streams.size());
+  std::vector<codec::Uuid> ids;
   for (size_t s = 0; s < req.streams.size(); ++s) {
     const StreamWrite& w = req.streams[s];
     for (const ProposedEvent& e : w.events) {
       ++total;
       NCM_ASSIGN_OR_RETURN(codec::Uuid id, codec::ParseUuid(e.event_id));
+      ids.push_back(id);
       NCM_ASSIGN_OR_RETURN(std::optional<RecordedEvent> rec,
                            state.FindEvent(id));
       if (rec.has_value()) {
@@ -326,13 +329,15 @@ absl::StatusOr<AppendPlan> PlanAppend(const AppendRequest& req,
 
   Hash prev = head_hash;
   uint64_t pos = head_position;
+  size_t next_id = 0;
+  plan.records.reserve(total);
   for (size_t s = 0; s < req.streams.size(); ++s) {
-    const StreamWrite& w = req.streams[s];
+    StreamWrite& w = req.streams[s];
     StreamAppendResult sr;
     sr.stream_id = w.stream_id;
     uint64_t rev = current[s].has_value() ? *current[s] + 1 : 0;
     sr.first_revision = rev;
-    for (const ProposedEvent& e : w.events) {
+    for (ProposedEvent& e : w.events) {
       PlannedRecord pr;
       RecordedEvent& r = pr.event;
       r.position = ++pos;
@@ -340,7 +345,7 @@ absl::StatusOr<AppendPlan> PlanAppend(const AppendRequest& req,
       r.revision = rev++;
       r.event_id = e.event_id;
       r.event_type = e.event_type;
-      r.payload = e.payload;
+      r.payload = std::move(e.payload);
       r.content_type = e.content_type;
       r.recorded_at = recorded_at;
       r.occurred_at = e.occurred_at.value_or(recorded_at);
@@ -349,7 +354,7 @@ absl::StatusOr<AppendPlan> PlanAppend(const AppendRequest& req,
       r.causation_id = e.causation_id;
       r.command_id = e.command_id;
       r.prev_hash = prev;
-      pr.id = *codec::ParseUuid(e.event_id);
+      pr.id = ids[next_id++];
       pr.log_value = codec::EncodeLogValue(&r, pr.id);
       prev = r.hash;
       sr.positions.push_back(r.position);
@@ -430,6 +435,26 @@ bool Filter::Matches(absl::string_view stream_id,
 
 bool Filter::Matches(const RecordedEvent& e) const {
   return Matches(e.stream_id, e.event_type);
+}
+
+absl::StatusOr<ReadAllRawResult> EventStore::ReadAllRaw(
+    const ReadAllOptions& options) {
+  NCM_ASSIGN_OR_RETURN(ReadAllResult read, ReadAll(options));
+  ReadAllRawResult out;
+  for (RecordedEvent& e : read.events) {
+    NCM_ASSIGN_OR_RETURN(codec::Uuid id, codec::ParseUuid(e.event_id));
+    Hash stored = e.hash;
+    codec::AppendFrame(codec::EncodeLogValue(&e, id), &out.frames);
+    if (stored != e.hash) {
+      return absl::DataLossError(absl::StrCat(
+          "record ", e.position, " does not match its hash; run VerifyChain"));
+    }
+    ++out.count;
+  }
+  out.next_position = read.next_position;
+  out.end_of_log = read.end_of_log;
+  out.head_position = read.head_position;
+  return out;
 }
 
 absl::StatusOr<AppendResult> EventStore::Append(AppendRequest request) {

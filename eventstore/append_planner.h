@@ -50,7 +50,8 @@ struct AppendPlan {
 
 // Decides what a validated, normalised append writes when the log's head
 // is (head_position, head_hash). Errors as in EventStore::AppendAsync.
-absl::StatusOr<AppendPlan> PlanAppend(const AppendRequest& request,
+// Payloads are moved out of `request` when the plan succeeds.
+absl::StatusOr<AppendPlan> PlanAppend(AppendRequest* request,
                                       AppendState& state,
                                       uint64_t head_position,
                                       const Hash& head_hash,

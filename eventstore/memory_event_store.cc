@@ -30,7 +30,7 @@ class MemoryEventStore final : public EventStore {
       absl::MutexLock l(&mu_);
       State state(this);
       Hash head_hash = log_.empty() ? Hash{} : log_.back().hash;
-      auto plan = PlanAppend(request, state, log_.size(), head_hash,
+      auto plan = PlanAppend(&request, state, log_.size(), head_hash,
                              absl::Now());
       if (!plan.ok()) {
         result = plan.status();

@@ -47,40 +47,56 @@ void ForEachRevision(const ReadStreamOptions& o, uint64_t last,
   }
 }
 
-// Walks the log for ReadAll. fetch(position, RecordedEvent*) -> absl::Status
-// is called with consecutive positions in the read direction.
+struct ScanEnd {
+  uint64_t next_position = 0;
+  bool end_of_log = false;
+};
+
+// Walks the log for ReadAll and ReadAllRaw. visit(position) -> StatusOr<bool>
+// examines one record and says whether it was taken (matched the filter); it
+// is called with consecutive positions in the read direction until
+// o.max_count records are taken, the log ends, or o.max_scan records were
+// examined under a filter.
+template <typename Visit>
+absl::StatusOr<ScanEnd> ScanLog(const ReadAllOptions& o, uint64_t head,
+                                Visit visit) {
+  size_t scanned = 0, taken = 0;
+  const size_t max_scan = o.filter.Empty() ? 0 : o.max_scan;
+  auto more = [&] {
+    return taken < o.max_count && (max_scan == 0 || scanned < max_scan);
+  };
+  ScanEnd end;
+  const bool forward = o.direction == Direction::kForward;
+  uint64_t pos = forward ? std::max<uint64_t>(o.from_position, 1)
+                         : std::min(o.from_position, head);
+  while ((forward ? pos <= head : pos >= 1) && more()) {
+    absl::StatusOr<bool> took = visit(pos);
+    if (!took.ok()) return took.status();
+    ++scanned;
+    if (*took) ++taken;
+    pos = forward ? pos + 1 : pos - 1;
+  }
+  end.next_position = pos;
+  end.end_of_log = forward ? pos > head : pos == 0;
+  return end;
+}
+
+// ReadAll over a store that fetches one decoded record at a time:
+// fetch(position, RecordedEvent*) -> absl::Status.
 template <typename Fetch>
 absl::Status ScanAll(const ReadAllOptions& o, uint64_t head,
                      ReadAllResult* out, Fetch fetch) {
-  size_t scanned = 0;
-  const size_t max_scan = o.filter.Empty() ? 0 : o.max_scan;
-  if (o.direction == Direction::kForward) {
-    uint64_t pos = std::max<uint64_t>(o.from_position, 1);
-    while (pos <= head && out->events.size() < o.max_count &&
-           (max_scan == 0 || scanned < max_scan)) {
-      RecordedEvent e;
-      absl::Status s = fetch(pos, &e);
-      if (!s.ok()) return s;
-      ++scanned;
-      ++pos;
-      if (o.filter.Matches(e)) out->events.push_back(std::move(e));
-    }
-    out->next_position = pos;
-    out->end_of_log = pos > head;
-  } else {
-    uint64_t pos = std::min(o.from_position, head);
-    while (pos >= 1 && out->events.size() < o.max_count &&
-           (max_scan == 0 || scanned < max_scan)) {
-      RecordedEvent e;
-      absl::Status s = fetch(pos, &e);
-      if (!s.ok()) return s;
-      ++scanned;
-      --pos;
-      if (o.filter.Matches(e)) out->events.push_back(std::move(e));
-    }
-    out->next_position = pos;
-    out->end_of_log = pos == 0;
-  }
+  auto end = ScanLog(o, head, [&](uint64_t pos) -> absl::StatusOr<bool> {
+    RecordedEvent e;
+    absl::Status s = fetch(pos, &e);
+    if (!s.ok()) return s;
+    if (!o.filter.Matches(e)) return false;
+    out->events.push_back(std::move(e));
+    return true;
+  });
+  if (!end.ok()) return end.status();
+  out->next_position = end->next_position;
+  out->end_of_log = end->end_of_log;
   return absl::OkStatus();
 }
 

@@ -38,8 +38,9 @@
 // prefix with another stream's.
 #include "record_codec.h"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -104,6 +105,30 @@ class Reader {
  private:
   absl::string_view in_;
 };
+
+// SHA-256 through a per-thread digest context: OpenSSL 3's one-shot
+// SHA256() looks the algorithm up on every call, which costs more than
+// hashing a small record.
+void Sha256(const void* data, size_t size, uint8_t out[32]) {
+  struct Ctx {
+    Ctx() : md(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx(EVP_MD_CTX_new()) {}
+    ~Ctx() {
+      EVP_MD_CTX_free(ctx);
+      EVP_MD_free(md);
+    }
+    EVP_MD* md;
+    EVP_MD_CTX* ctx;
+  };
+  thread_local Ctx c;
+  unsigned int len = 0;
+  if (c.md == nullptr || c.ctx == nullptr ||
+      EVP_DigestInit_ex2(c.ctx, c.md, nullptr) != 1 ||
+      EVP_DigestUpdate(c.ctx, data, size) != 1 ||
+      EVP_DigestFinal_ex(c.ctx, out, &len) != 1 || len != 32) {
+    // Only reachable when OpenSSL has no SHA-256: a broken installation.
+    std::abort();
+  }
+}
 
 }  // namespace
 
@@ -201,8 +226,7 @@ Hash ChainHash(const Hash& prev_hash, absl::string_view canonical) {
   buf.append(reinterpret_cast<const char*>(prev_hash.data()), prev_hash.size());
   buf.append(canonical.data(), canonical.size());
   Hash h;
-  SHA256(reinterpret_cast<const unsigned char*>(buf.data()), buf.size(),
-         h.data());
+  Sha256(buf.data(), buf.size(), h.data());
   return h;
 }
 
@@ -214,8 +238,7 @@ std::string EncodeLogValue(RecordedEvent* e, const Uuid& id) {
             e->command_id.size() + 32);
   v.append(reinterpret_cast<const char*>(e->prev_hash.data()), 32);
   AppendCanonical(*e, id, &v);
-  SHA256(reinterpret_cast<const unsigned char*>(v.data()), v.size(),
-         e->hash.data());
+  Sha256(v.data(), v.size(), e->hash.data());
   v.append(reinterpret_cast<const char*>(e->hash.data()), 32);
   return v;
 }
@@ -262,9 +285,46 @@ absl::StatusOr<uint64_t> PeekPosition(absl::string_view value) {
 bool CheckLogValueHash(absl::string_view value) {
   if (value.size() < 64) return false;
   Hash h;
-  SHA256(reinterpret_cast<const unsigned char*>(value.data()),
-         value.size() - 32, h.data());
+  Sha256(value.data(), value.size() - 32, h.data());
   return std::memcmp(h.data(), value.data() + value.size() - 32, 32) == 0;
+}
+
+bool PeekStreamAndType(absl::string_view value, absl::string_view* stream_id,
+                       absl::string_view* event_type) {
+  // prev_hash(32) version(1) position(8) revision(8) stream_id(str)
+  // event_id(16) event_type(str)
+  size_t at = 32 + 1 + 8 + 8;
+  auto str = [&](absl::string_view* out) {
+    if (value.size() < at + 4) return false;
+    uint32_t n = 0;
+    for (int i = 0; i < 4; ++i) {
+      n = (n << 8) | static_cast<uint8_t>(value[at + i]);
+    }
+    at += 4;
+    if (value.size() - 32 < at || value.size() - 32 - at < n) return false;
+    *out = value.substr(at, n);
+    at += n;
+    return true;
+  };
+  if (!str(stream_id)) return false;
+  at += 16;
+  return str(event_type);
+}
+
+void AppendFrame(absl::string_view value, std::string* out) {
+  PutU32(static_cast<uint32_t>(value.size()), out);
+  out->append(value.data(), value.size());
+}
+
+bool NextFrame(absl::string_view* frames, absl::string_view* value) {
+  if (frames->size() < 4) return false;
+  const auto* p = reinterpret_cast<const uint8_t*>(frames->data());
+  const uint32_t n = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
+                     (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+  if (frames->size() - 4 < n) return false;
+  *value = frames->substr(4, n);
+  frames->remove_prefix(4 + n);
+  return true;
 }
 
 Hash PrevHashOf(absl::string_view value) {

@@ -50,6 +50,15 @@ absl::StatusOr<RecordedEvent> DecodeLogValue(absl::string_view value);
 absl::StatusOr<uint64_t> PeekPosition(absl::string_view value);
 // True when the trailing hash equals SHA-256 of everything before it.
 bool CheckLogValueHash(absl::string_view value);
+// Reads the stream id and event type of a log value without decoding the
+// rest. False when malformed.
+bool PeekStreamAndType(absl::string_view value, absl::string_view* stream_id,
+                       absl::string_view* event_type);
+// Appends a frame: length (u32 big-endian) || value.
+void AppendFrame(absl::string_view value, std::string* out);
+// Takes the first frame off `frames` into `value`. False when `frames` is
+// empty or the frame is truncated.
+bool NextFrame(absl::string_view* frames, absl::string_view* value);
 Hash PrevHashOf(absl::string_view value);  // REQUIRES: size >= 64
 Hash HashOf(absl::string_view value);      // REQUIRES: size >= 64
 

@@ -1,6 +1,7 @@
 #include "ncm/eventstore/rocksdb_event_store.h"
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <deque>
 #include <thread>
@@ -17,6 +18,8 @@
 #include "record_codec.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/memtablerep.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/options_util.h"
 #include "rocksdb/write_batch.h"
@@ -31,6 +34,22 @@ constexpr char kStreamsCf[] = "streams";
 constexpr char kEventIdsCf[] = "event_ids";
 // Cached stream revisions are dropped wholesale past this many streams.
 constexpr size_t kMaxCachedStreams = 1 << 20;
+
+// The stream id and its 0x00 separator: the prefix of a stream's index keys.
+class StreamIdPrefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "ncm.StreamIdPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    const void* nul = std::memchr(key.data(), 0, key.size());
+    size_t n = nul == nullptr
+                   ? key.size()
+                   : static_cast<const char*>(nul) - key.data() + 1;
+    return rocksdb::Slice(key.data(), n);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return std::memchr(key.data(), 0, key.size()) != nullptr;
+  }
+};
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -64,6 +83,9 @@ class RocksDbEventStore final : public EventStore {
     db_options.IncreaseParallelism(2);
     db_options.max_background_jobs = 2;
     db_options.keep_log_file_num = 5;
+    // One writer thread writes every batch; the hash memtable below needs
+    // this off.
+    db_options.allow_concurrent_memtable_write = false;
 
     rocksdb::BlockBasedTableOptions table;
     table.block_cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
@@ -78,11 +100,25 @@ class RocksDbEventStore final : public EventStore {
     rocksdb::ColumnFamilyOptions index_cf = cf;
     index_cf.memtable_prefix_bloom_size_ratio = 0.1;
     index_cf.memtable_whole_key_filtering = true;
+    // Inserts keep a hint per prefix, so that appending in key order (the
+    // log by position, a stream by revision) skips the skip-list search.
+    rocksdb::ColumnFamilyOptions log_cf = cf;
+    log_cf.memtable_insert_with_hint_prefix_extractor.reset(
+        rocksdb::NewFixedPrefixTransform(4));
+    rocksdb::ColumnFamilyOptions streams_cf = index_cf;
+    streams_cf.memtable_insert_with_hint_prefix_extractor =
+        std::make_shared<StreamIdPrefix>();
+    // Event ids are random and only ever looked up whole: a hash memtable
+    // inserts and finds them in constant time.
+    rocksdb::ColumnFamilyOptions ids_cf = index_cf;
+    ids_cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
+    ids_cf.memtable_factory.reset(
+        rocksdb::NewHashLinkListRepFactory(1 << 18));
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
         {rocksdb::kDefaultColumnFamilyName, cf},
-        {kLogCf, cf},
-        {kStreamsCf, index_cf},
-        {kEventIdsCf, index_cf}};
+        {kLogCf, log_cf},
+        {kStreamsCf, streams_cf},
+        {kEventIdsCf, ids_cf}};
     rocksdb::DB* db = nullptr;
     rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(db_options),
                                           options_.path, cfs, &handles_, &db);
@@ -202,28 +238,44 @@ class RocksDbEventStore final : public EventStore {
     NCM_RETURN_IF_ERROR(ValidateReadCount(options_.limits, o.max_count));
     ReadAllResult out;
     out.head_position = head_.load(std::memory_order_acquire);
-    rocksdb::ReadOptions ro;
-    ro.fill_cache = true;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_));
-    bool positioned = false;
-    NCM_RETURN_IF_ERROR(ScanAll(
-        o, out.head_position, &out,
-        [&](uint64_t pos, RecordedEvent* e) -> absl::Status {
-          if (!positioned) {
-            std::string key = codec::PositionKey(pos);
-            if (o.direction == Direction::kForward) {
-              it->Seek(key);
-            } else {
-              it->SeekForPrev(key);
-            }
-            positioned = true;
-          } else if (o.direction == Direction::kForward) {
-            it->Next();
-          } else {
-            it->Prev();
-          }
-          return DecodeAt(it.get(), pos, e);
+    LogCursor cursor(this, o.direction);
+    NCM_ASSIGN_OR_RETURN(
+        ScanEnd end,
+        ScanLog(o, out.head_position, [&](uint64_t pos) -> absl::StatusOr<bool> {
+          NCM_ASSIGN_OR_RETURN(absl::string_view v, cursor.At(pos));
+          NCM_ASSIGN_OR_RETURN(bool passes, Passes(o.filter, v, pos));
+          if (!passes) return false;
+          NCM_ASSIGN_OR_RETURN(RecordedEvent e, codec::DecodeLogValue(v));
+          out.events.push_back(std::move(e));
+          return true;
         }));
+    out.next_position = end.next_position;
+    out.end_of_log = end.end_of_log;
+    return out;
+  }
+
+  absl::StatusOr<ReadAllRawResult> ReadAllRaw(
+      const ReadAllOptions& o) override {
+    NCM_RETURN_IF_ERROR(ValidateReadCount(options_.limits, o.max_count));
+    ReadAllRawResult out;
+    out.head_position = head_.load(std::memory_order_acquire);
+    LogCursor cursor(this, o.direction);
+    NCM_ASSIGN_OR_RETURN(
+        ScanEnd end,
+        ScanLog(o, out.head_position, [&](uint64_t pos) -> absl::StatusOr<bool> {
+          NCM_ASSIGN_OR_RETURN(absl::string_view v, cursor.At(pos));
+          NCM_ASSIGN_OR_RETURN(bool passes, Passes(o.filter, v, pos));
+          if (!passes) return false;
+          if (out.frames.empty()) {
+            out.frames.reserve(std::min<size_t>(o.max_count, 4096) *
+                               (v.size() + 4));
+          }
+          codec::AppendFrame(v, &out.frames);
+          ++out.count;
+          return true;
+        }));
+    out.next_position = end.next_position;
+    out.end_of_log = end.end_of_log;
     return out;
   }
 
@@ -322,7 +374,7 @@ class RocksDbEventStore final : public EventStore {
         const codec::Uuid& id) override {
       std::string key(reinterpret_cast<const char*>(id.data()), id.size());
       if (auto it = events_.find(key); it != events_.end()) {
-        return it->second;
+        return *it->second;
       }
       rocksdb::PinnableSlice pos;
       rocksdb::Status st = s_->db_->Get(rocksdb::ReadOptions(), s_->ids_,
@@ -339,10 +391,11 @@ class RocksDbEventStore final : public EventStore {
       return e;
     }
 
+    // REQUIRES: `r` outlives this state.
     void Record(const PlannedRecord& r) {
       revs_[r.event.stream_id] = r.event.revision;
       events_[std::string(reinterpret_cast<const char*>(r.id.data()),
-                          r.id.size())] = r.event;
+                          r.id.size())] = &r.event;
     }
 
     const absl::flat_hash_map<std::string, uint64_t>& revisions() const {
@@ -352,7 +405,7 @@ class RocksDbEventStore final : public EventStore {
    private:
     RocksDbEventStore* s_;
     absl::flat_hash_map<std::string, uint64_t> revs_;
-    absl::flat_hash_map<std::string, RecordedEvent> events_;
+    absl::flat_hash_map<std::string, const RecordedEvent*> events_;
   };
 
   void WriterLoop() {
@@ -385,12 +438,15 @@ class RocksDbEventStore final : public EventStore {
     Hash hash = head_hash_;
     const absl::Time now = absl::Now();
     std::string pos_value;
+    // Plans stay alive until the group is written: `state` points into them.
+    std::deque<AppendPlan> plans;
     for (Pending& p : *group) {
-      auto plan = PlanAppend(p.request, state, pos, hash, now);
-      if (!plan.ok()) {
-        results.push_back(plan.status());
+      auto planned = PlanAppend(&p.request, state, pos, hash, now);
+      if (!planned.ok()) {
+        results.push_back(planned.status());
         continue;
       }
+      AppendPlan* plan = &plans.emplace_back(std::move(*planned));
       for (const PlannedRecord& r : plan->records) {
         pos_value = codec::PositionKey(r.event.position);
         batch.Put(log_, pos_value, r.log_value);
@@ -472,20 +528,56 @@ class RocksDbEventStore final : public EventStore {
     return codec::GetU64(v.data());
   }
 
-  static absl::Status DecodeAt(rocksdb::Iterator* it, uint64_t pos,
-                               RecordedEvent* e) {
-    NCM_RETURN_IF_ERROR(FromRocks(it->status(), "reading the log"));
-    if (!it->Valid() || it->key().size() != 8 ||
-        codec::DecodePositionKey(
-            absl::string_view(it->key().data(), it->key().size())) != pos) {
+  // Whether a stored value passes the filter; DATA_LOSS when malformed.
+  static absl::StatusOr<bool> Passes(const Filter& f, absl::string_view v,
+                                     uint64_t pos) {
+    if (f.Empty()) return true;
+    absl::string_view stream, type;
+    if (!codec::PeekStreamAndType(v, &stream, &type)) {
       return absl::DataLossError(absl::StrCat(
-          "log position ", pos, " is missing; run VerifyChain"));
+          "log record ", pos, " is malformed; run VerifyChain"));
     }
-    NCM_ASSIGN_OR_RETURN(
-        *e, codec::DecodeLogValue(
-                absl::string_view(it->value().data(), it->value().size())));
-    return absl::OkStatus();
+    return f.Matches(stream, type);
   }
+
+  // Walks the log column family one position at a time in one direction.
+  class LogCursor {
+   public:
+    LogCursor(RocksDbEventStore* s, Direction d)
+        : it_(s->db_->NewIterator(rocksdb::ReadOptions(), s->log_)),
+          forward_(d == Direction::kForward) {}
+
+    // The stored value at `pos`. REQUIRES: successive calls move one
+    // position in the cursor's direction.
+    absl::StatusOr<absl::string_view> At(uint64_t pos) {
+      if (!positioned_) {
+        const std::string key = codec::PositionKey(pos);
+        if (forward_) {
+          it_->Seek(key);
+        } else {
+          it_->SeekForPrev(key);
+        }
+        positioned_ = true;
+      } else if (forward_) {
+        it_->Next();
+      } else {
+        it_->Prev();
+      }
+      NCM_RETURN_IF_ERROR(FromRocks(it_->status(), "reading the log"));
+      if (!it_->Valid() || it_->key().size() != 8 ||
+          codec::DecodePositionKey(
+              absl::string_view(it_->key().data(), 8)) != pos) {
+        return absl::DataLossError(absl::StrCat(
+            "log position ", pos, " is missing; run VerifyChain"));
+      }
+      return absl::string_view(it_->value().data(), it_->value().size());
+    }
+
+   private:
+    std::unique_ptr<rocksdb::Iterator> it_;
+    const bool forward_;
+    bool positioned_ = false;
+  };
 
   // Verifies [from, to] from the raw stored bytes.
   absl::Status VerifyChunk(uint64_t from, uint64_t to, VerifyResult* r,

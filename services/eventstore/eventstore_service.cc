@@ -424,6 +424,16 @@ grpc::ServerUnaryReactor* EventStoreService::ReadAll(
   if (!filter.ok()) return Finished(ctx, filter.status());
   o.filter = std::move(*filter);
   o.max_scan = 100000;
+  if (request->raw()) {
+    auto raw = store_->ReadAllRaw(o);
+    if (!raw.ok()) return Finished(ctx, raw.status());
+    response->set_raw_records(std::move(raw->frames));
+    response->set_raw_count(static_cast<uint32_t>(raw->count));
+    response->set_next_position(raw->next_position);
+    response->set_end_of_log(raw->end_of_log);
+    response->set_head_position(raw->head_position);
+    return Finished(ctx, absl::OkStatus());
+  }
   auto r = store_->ReadAll(o);
   if (!r.ok()) return Finished(ctx, r.status());
   response->mutable_events()->Reserve(static_cast<int>(r->events.size()));

@@ -13,6 +13,7 @@
 #include "ncm/eventstore/memory_event_store.h"
 #include "ncm/eventstore/rocksdb_event_store.h"
 #include "ncm/eventstore/subscription.h"
+#include "record_codec.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -441,6 +442,37 @@ TEST_P(EventStoreContractTest, ReadAllPagesAndFilters) {
   EXPECT_TRUE(r->events.empty());
   EXPECT_EQ(r->next_position, 6u);
   EXPECT_FALSE(r->end_of_log);
+}
+
+TEST_P(EventStoreContractTest, RawReadsReturnTheHashedBytesOfEachRecord) {
+  for (int i = 0; i < 9; ++i) {
+    MustAppend(One(i % 3 == 0 ? "mou-1" : "resolution-1",
+                   ExpectedRevision::Any(), {Event("t", absl::StrCat(i))}));
+  }
+  for (Direction d : {Direction::kForward, Direction::kBackward}) {
+    ReadAllOptions o;
+    o.direction = d;
+    o.from_position = d == Direction::kForward ? 2 : 8;
+    o.max_count = 4;
+    o.filter.stream_prefixes = {"resolution-"};
+    auto decoded = store_->ReadAll(o);
+    auto raw = store_->ReadAllRaw(o);
+    ASSERT_THAT(decoded, IsOk());
+    ASSERT_THAT(raw, IsOk());
+    EXPECT_EQ(raw->count, decoded->events.size());
+    EXPECT_EQ(raw->next_position, decoded->next_position);
+    EXPECT_EQ(raw->end_of_log, decoded->end_of_log);
+    absl::string_view frames = raw->frames;
+    for (const RecordedEvent& want : decoded->events) {
+      absl::string_view value;
+      ASSERT_TRUE(codec::NextFrame(&frames, &value));
+      EXPECT_TRUE(codec::CheckLogValueHash(value));
+      auto got = codec::DecodeLogValue(value);
+      ASSERT_THAT(got, IsOk());
+      EXPECT_EQ(*got, want);
+    }
+    EXPECT_TRUE(frames.empty());
+  }
 }
 
 TEST_P(EventStoreContractTest, ReadsRefuseAbsurdCounts) {

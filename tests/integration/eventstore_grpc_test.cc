@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
 #include "ncm/ncmd/server.h"
+#include "record_codec.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -136,6 +137,35 @@ TEST_F(EventStoreGrpcTest, AppendThenReadEveryWay) {
   EXPECT_TRUE(vresp.ok());
   EXPECT_EQ(vresp.verified_count(), 3u);
   EXPECT_EQ(vresp.head_hash(), ReadAll().back().hash());
+}
+
+TEST_F(EventStoreGrpcTest, RawReadAllCarriesEveryRecordFramed) {
+  ASSERT_TRUE(Append(One("s-a", pb::ExpectedRevision::ANY, 0, 25)).ok());
+  grpc::ClientContext ctx;
+  pb::ReadAllRequest req;
+  req.set_raw(true);
+  req.set_from_position(3);
+  req.set_max_count(20);
+  pb::ReadAllResponse resp;
+  ASSERT_TRUE(stub_->ReadAll(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.raw_count(), 20u);
+  EXPECT_EQ(resp.events_size(), 0);
+  EXPECT_EQ(resp.next_position(), 23u);
+  auto decoded = ReadAll();
+  absl::string_view frames = resp.raw_records();
+  for (int i = 0; i < 20; ++i) {
+    absl::string_view value;
+    ASSERT_TRUE(eventstore::codec::NextFrame(&frames, &value));
+    auto got = eventstore::codec::DecodeLogValue(value);
+    ASSERT_TRUE(got.ok()) << got.status();
+    const auto& want = decoded[i + 2];
+    EXPECT_TRUE(eventstore::codec::CheckLogValueHash(value));
+    EXPECT_EQ(got->position, want.position());
+    EXPECT_EQ(got->event_id, want.event_id());
+    EXPECT_EQ(got->payload, want.payload());
+    EXPECT_EQ(value.substr(value.size() - 32), want.hash());
+  }
+  EXPECT_TRUE(frames.empty());
 }
 
 TEST_F(EventStoreGrpcTest, ErrorsCarryTheRightCodeAndSayWhatWasWrong) {

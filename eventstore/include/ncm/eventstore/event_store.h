@@ -150,6 +150,16 @@ struct ReadAllResult {
   uint64_t head_position = 0;  // the head when the read started
 };
 
+// ReadAll's result as stored bytes: `frames` holds, per record, a 4-byte
+// big-endian length and the log value (eventstore/FORMAT.md).
+struct ReadAllRawResult {
+  std::string frames;
+  size_t count = 0;
+  uint64_t next_position = 0;
+  bool end_of_log = false;
+  uint64_t head_position = 0;
+};
+
 struct StreamInfo {
   std::string stream_id;
   uint64_t last_revision = 0;
@@ -200,6 +210,11 @@ class EventStore {
 
   virtual absl::StatusOr<ReadAllResult> ReadAll(
       const ReadAllOptions& options) = 0;
+
+  // ReadAll returning the stored records byte for byte. The default
+  // implementation re-encodes the result of ReadAll.
+  virtual absl::StatusOr<ReadAllRawResult> ReadAllRaw(
+      const ReadAllOptions& options);
 
   // NOT_FOUND when the stream has no events.
   virtual absl::StatusOr<StreamInfo> GetStreamInfo(
