@@ -9,6 +9,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "ncm/ncmd/server.h"
 
@@ -39,6 +40,9 @@ int main(int argc, char** argv) {
       "Serves the NCM coordination backend over gRPC.\n"
       "  ncmd --data_dir=var/ncm --listen=127.0.0.1:50051");
   absl::ParseCommandLine(argc, argv);
+  // Debian's Abseil checks every Mutex acquisition for lock-order cycles
+  // unless told not to; that is a debugging aid, not for production.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // Signals are taken by one thread with sigwait; block them everywhere
   // before any other thread starts.

@@ -26,6 +26,15 @@ namespace pb = ::ncm::eventstore::v1;
 using ::ncm::testing::NewUuid;
 using ::testing::HasSubstr;
 
+// An idle gRPC client only notices the server's GOAWAY when its backup
+// poller runs (every 5 s by default), and the server's shutdown waits for
+// that; poll often so that shutdown tests measure the server, not the
+// client.
+const bool kFastClientPoll = [] {
+  setenv("GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS", "50", 1);
+  return true;
+}();
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
