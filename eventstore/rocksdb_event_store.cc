@@ -235,47 +235,29 @@ class RocksDbEventStore final : public EventStore {
   }
 
   absl::StatusOr<ReadAllResult> ReadAll(const ReadAllOptions& o) override {
-    NCM_RETURN_IF_ERROR(ValidateReadCount(options_.limits, o.max_count));
     ReadAllResult out;
-    out.head_position = head_.load(std::memory_order_acquire);
-    LogCursor cursor(this, o.direction);
-    NCM_ASSIGN_OR_RETURN(
-        ScanEnd end,
-        ScanLog(o, out.head_position, [&](uint64_t pos) -> absl::StatusOr<bool> {
-          NCM_ASSIGN_OR_RETURN(absl::string_view v, cursor.At(pos));
-          NCM_ASSIGN_OR_RETURN(bool passes, Passes(o.filter, v, pos));
-          if (!passes) return false;
+    NCM_RETURN_IF_ERROR(ScanStored(
+        o, &out, [&](absl::string_view v) -> absl::Status {
           NCM_ASSIGN_OR_RETURN(RecordedEvent e, codec::DecodeLogValue(v));
           out.events.push_back(std::move(e));
-          return true;
+          return absl::OkStatus();
         }));
-    out.next_position = end.next_position;
-    out.end_of_log = end.end_of_log;
     return out;
   }
 
   absl::StatusOr<ReadAllRawResult> ReadAllRaw(
       const ReadAllOptions& o) override {
-    NCM_RETURN_IF_ERROR(ValidateReadCount(options_.limits, o.max_count));
     ReadAllRawResult out;
-    out.head_position = head_.load(std::memory_order_acquire);
-    LogCursor cursor(this, o.direction);
-    NCM_ASSIGN_OR_RETURN(
-        ScanEnd end,
-        ScanLog(o, out.head_position, [&](uint64_t pos) -> absl::StatusOr<bool> {
-          NCM_ASSIGN_OR_RETURN(absl::string_view v, cursor.At(pos));
-          NCM_ASSIGN_OR_RETURN(bool passes, Passes(o.filter, v, pos));
-          if (!passes) return false;
+    NCM_RETURN_IF_ERROR(ScanStored(
+        o, &out, [&](absl::string_view v) -> absl::Status {
           if (out.frames.empty()) {
             out.frames.reserve(std::min<size_t>(o.max_count, 4096) *
                                (v.size() + 4));
           }
           codec::AppendFrame(v, &out.frames);
           ++out.count;
-          return true;
+          return absl::OkStatus();
         }));
-    out.next_position = end.next_position;
-    out.end_of_log = end.end_of_log;
     return out;
   }
 
@@ -526,6 +508,29 @@ class RocksDbEventStore final : public EventStore {
         "reading the stream index"));
     if (v.size() != 8) return absl::DataLossError("corrupt stream index entry");
     return codec::GetU64(v.data());
+  }
+
+  // Walks the log for ReadAll / ReadAllRaw: take(value) -> absl::Status is
+  // called with each stored value that passes the filter. Fills the
+  // result's head_position, next_position and end_of_log.
+  template <typename Result, typename Take>
+  absl::Status ScanStored(const ReadAllOptions& o, Result* out, Take take) {
+    NCM_RETURN_IF_ERROR(ValidateReadCount(options_.limits, o.max_count));
+    out->head_position = head_.load(std::memory_order_acquire);
+    LogCursor cursor(this, o.direction);
+    NCM_ASSIGN_OR_RETURN(
+        ScanEnd end,
+        ScanLog(o, out->head_position,
+                [&](uint64_t pos) -> absl::StatusOr<bool> {
+                  NCM_ASSIGN_OR_RETURN(absl::string_view v, cursor.At(pos));
+                  NCM_ASSIGN_OR_RETURN(bool passes, Passes(o.filter, v, pos));
+                  if (!passes) return false;
+                  NCM_RETURN_IF_ERROR(take(v));
+                  return true;
+                }));
+    out->next_position = end.next_position;
+    out->end_of_log = end.end_of_log;
+    return absl::OkStatus();
   }
 
   // Whether a stored value passes the filter; DATA_LOSS when malformed.

@@ -37,6 +37,15 @@ void Subscription::OnCommit(uint64_t head) {
   if (fn) fn();
 }
 
+SubscriptionItem Subscription::Marker(SubscriptionItem::Kind kind,
+                                      uint64_t head) const {
+  SubscriptionItem item;
+  item.kind = kind;
+  item.checkpoint = checkpoint_;
+  item.head_position = head;
+  return item;
+}
+
 absl::StatusOr<std::optional<SubscriptionItem>> Subscription::Poll() {
   const size_t batch = std::max<size_t>(1, options_.max_batch);
   for (int scans = 0;; ++scans) {
@@ -44,11 +53,7 @@ absl::StatusOr<std::optional<SubscriptionItem>> Subscription::Poll() {
     if (checkpoint_ >= head) {
       if (!live_) {
         live_ = true;
-        SubscriptionItem item;
-        item.kind = SubscriptionItem::Kind::kCaughtUp;
-        item.checkpoint = checkpoint_;
-        item.head_position = head;
-        return item;
+        return Marker(SubscriptionItem::Kind::kCaughtUp, head);
       }
       {
         absl::MutexLock l(&mu_);
@@ -66,11 +71,7 @@ absl::StatusOr<std::optional<SubscriptionItem>> Subscription::Poll() {
     }
     if (live_ && head - checkpoint_ > options_.live_lag_limit) {
       live_ = false;
-      SubscriptionItem item;
-      item.kind = SubscriptionItem::Kind::kFellBehind;
-      item.checkpoint = checkpoint_;
-      item.head_position = head;
-      return item;
+      return Marker(SubscriptionItem::Kind::kFellBehind, head);
     }
     ReadAllOptions ro;
     ro.from_position = checkpoint_ + 1;

@@ -11,6 +11,7 @@
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
 #include "ncm/ncmd/server.h"
 #include "record_codec.h"
+#include "testing/grpc_log.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -67,21 +68,7 @@ class EventStoreGrpcTest : public ::testing::Test {
   }
 
   std::vector<pb::RecordedEvent> ReadAll() {
-    std::vector<pb::RecordedEvent> out;
-    uint64_t from = 0;
-    for (;;) {
-      grpc::ClientContext ctx;
-      pb::ReadAllRequest req;
-      req.set_from_position(from);
-      req.set_max_count(10000);
-      pb::ReadAllResponse resp;
-      grpc::Status s = stub_->ReadAll(&ctx, req, &resp);
-      EXPECT_TRUE(s.ok()) << s.error_message();
-      if (!s.ok()) return out;
-      for (auto& e : resp.events()) out.push_back(e);
-      if (resp.end_of_log()) return out;
-      from = resp.next_position();
-    }
+    return ::ncm::testing::ReadWholeLog(stub_.get());
   }
 
   // Proves the server still serves after a refused call.

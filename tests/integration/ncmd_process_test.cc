@@ -17,6 +17,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
+#include "testing/grpc_log.h"
 #include "testing/temp_dir.h"
 
 namespace ncm {
@@ -117,24 +118,6 @@ struct Acked {
   std::string stream_id, event_id, payload;
 };
 
-std::vector<pb::RecordedEvent> ReadEverything(pb::EventStore::Stub* stub) {
-  std::vector<pb::RecordedEvent> out;
-  uint64_t from = 0;
-  for (;;) {
-    grpc::ClientContext ctx;
-    pb::ReadAllRequest req;
-    req.set_from_position(from);
-    req.set_max_count(10000);
-    pb::ReadAllResponse resp;
-    grpc::Status s = stub->ReadAll(&ctx, req, &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (!s.ok()) return out;
-    for (auto& e : resp.events()) out.push_back(e);
-    if (resp.end_of_log()) return out;
-    from = resp.next_position();
-  }
-}
-
 TEST(NcmdProcessTest, AcknowledgedAppendsSurviveKill9) {
   ::ncm::testing::TempDir dir;
   std::mt19937 rng(std::random_device{}());
@@ -150,7 +133,7 @@ TEST(NcmdProcessTest, AcknowledgedAppendsSurviveKill9) {
 
     // Everything acknowledged before is still there, unchanged; positions
     // are dense and the chain verifies.
-    auto all = ReadEverything(stub.get());
+    auto all = ::ncm::testing::ReadWholeLog(stub.get());
     for (size_t i = 0; i < all.size(); ++i) {
       ASSERT_EQ(all[i].position(), i + 1) << "cycle " << cycle;
     }
@@ -264,7 +247,7 @@ TEST(NcmdProcessTest, SigtermDrainsAndReopensCleanly) {
   EXPECT_THAT(again.log(), HasSubstr("head_position=1"));
   auto stub = pb::EventStore::NewStub(
       grpc::CreateChannel(again.address(), grpc::InsecureChannelCredentials()));
-  auto all = ReadEverything(stub.get());
+  auto all = ::ncm::testing::ReadWholeLog(stub.get());
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all[0].event_id(), id);
   EXPECT_EQ(again.Terminate(absl::Seconds(15)), 0);

@@ -70,6 +70,8 @@ class Subscription {
 
  private:
   void OnCommit(uint64_t head);
+  // A kCaughtUp or kFellBehind item at the current checkpoint.
+  SubscriptionItem Marker(SubscriptionItem::Kind kind, uint64_t head) const;
 
   EventStore* const store_;
   const SubscriptionOptions options_;
