@@ -8,6 +8,7 @@
 #include "absl/synchronization/mutex.h"
 #include "ncm/eventstore/status_macros.h"
 #include "ncm/eventstore/subscription.h"
+#include "ncm/services/raw_call.h"
 
 namespace ncm::services {
 
@@ -185,12 +186,6 @@ void ToProto(const es::AppendResult& r, pb::AppendResponse* out) {
   out->set_idempotent_replay(r.idempotent_replay);
 }
 
-grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* ctx,
-                                   const absl::Status& s) {
-  auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(s));
-  return reactor;
-}
 
 }  // namespace
 
@@ -222,7 +217,7 @@ void ToProto(const es::RecordedEvent& e, pb::RecordedEvent* out) {
 // from the log only after the previous write completed, so a slow client
 // holds at most one message in the server.
 class SubscribeReactor final
-    : public grpc::ServerWriteReactor<pb::SubscribeResponse> {
+    : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   struct Handle {
     absl::Mutex mu;
@@ -319,8 +314,9 @@ class SubscribeReactor final
         break;
     }
     response_.set_checkpoint(it.checkpoint);
+    SerializeResponse(response_, &wire_);
     writing_ = true;
-    StartWrite(&response_);
+    StartWrite(&wire_);
   }
 
   Dispatcher* const dispatcher_;
@@ -328,6 +324,7 @@ class SubscribeReactor final
   std::shared_ptr<Handle> handle_;
   es::Subscription sub_;
   pb::SubscribeResponse response_;
+  grpc::ByteBuffer wire_;
   bool writing_ = false;   // guarded by handle_->mu
   bool finished_ = false;  // guarded by handle_->mu
 };
@@ -368,92 +365,92 @@ void EventStoreService::Shutdown() {
   }
 }
 
-grpc::ServerUnaryReactor* EventStoreService::Append(
-    grpc::CallbackServerContext* ctx, const pb::AppendRequest* request,
-    pb::AppendResponse* response) {
-  auto req = FromProto(*request);
-  if (!req.ok()) return Finished(ctx, req.status());
+void EventStoreService::DoAppend(grpc::CallbackServerContext* ctx,
+                                 const pb::AppendRequest& request,
+                                 pb::AppendResponse* response, Done done) {
+  auto req = FromProto(request);
+  if (!req.ok()) return done(req.status());
   if (principal_) req->actor = principal_(ctx);
-  auto* reactor = ctx->DefaultReactor();
-  store_->AppendAsync(std::move(*req),
-                      [reactor, response](absl::StatusOr<es::AppendResult> r) {
-                        if (r.ok()) ToProto(*r, response);
-                        reactor->Finish(ToGrpcStatus(r.status()));
-                      });
-  return reactor;
+  store_->AppendAsync(std::move(*req), [response, done = std::move(done)](
+                                           absl::StatusOr<es::AppendResult> r) {
+    if (r.ok()) ToProto(*r, response);
+    done(r.status());
+  });
 }
 
-grpc::ServerUnaryReactor* EventStoreService::ReadStream(
-    grpc::CallbackServerContext* ctx, const pb::ReadStreamRequest* request,
-    pb::ReadStreamResponse* response) {
+absl::Status EventStoreService::DoReadStream(const pb::ReadStreamRequest& request,
+                                             pb::ReadStreamResponse* response) {
   es::ReadStreamOptions o;
-  o.stream_id = request->stream_id();
-  o.from_revision = request->from_end() ? es::kEndRevision
-                                        : request->from_revision();
-  o.direction = request->direction() == pb::BACKWARD ? es::Direction::kBackward
+  o.stream_id = request.stream_id();
+  o.from_revision = request.from_end() ? es::kEndRevision
+                                        : request.from_revision();
+  o.direction = request.direction() == pb::BACKWARD ? es::Direction::kBackward
                                                      : es::Direction::kForward;
-  if (request->direction() != pb::FORWARD &&
-      request->direction() != pb::BACKWARD) {
-    return Finished(ctx, absl::InvalidArgumentError(
+  if (request.direction() != pb::FORWARD &&
+      request.direction() != pb::BACKWARD) {
+    return (absl::InvalidArgumentError(
                              "direction must be FORWARD or BACKWARD"));
   }
-  o.max_count = request->max_count();
+  o.max_count = request.max_count();
   auto r = store_->ReadStream(o);
-  if (!r.ok()) return Finished(ctx, r.status());
+  if (!r.ok()) return (r.status());
   for (const auto& e : r->events) ToProto(e, response->add_events());
   response->set_last_revision(r->last_revision);
   response->set_end_of_stream(r->end_of_stream);
-  return Finished(ctx, absl::OkStatus());
+  return (absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* EventStoreService::ReadAll(
-    grpc::CallbackServerContext* ctx, const pb::ReadAllRequest* request,
-    pb::ReadAllResponse* response) {
+absl::Status EventStoreService::DoReadAll(const pb::ReadAllRequest& request,
+                                          pb::ReadAllResponse* response) {
   es::ReadAllOptions o;
-  if (request->direction() != pb::FORWARD &&
-      request->direction() != pb::BACKWARD) {
-    return Finished(ctx, absl::InvalidArgumentError(
+  if (request.direction() != pb::FORWARD &&
+      request.direction() != pb::BACKWARD) {
+    return (absl::InvalidArgumentError(
                              "direction must be FORWARD or BACKWARD"));
   }
-  o.direction = request->direction() == pb::BACKWARD ? es::Direction::kBackward
+  o.direction = request.direction() == pb::BACKWARD ? es::Direction::kBackward
                                                      : es::Direction::kForward;
-  o.from_position = request->from_end() ? es::kEndPosition
-                                        : request->from_position();
-  o.max_count = request->max_count();
-  auto filter = FromProto(request->filter(), limits_);
-  if (!filter.ok()) return Finished(ctx, filter.status());
+  o.from_position = request.from_end() ? es::kEndPosition
+                                        : request.from_position();
+  o.max_count = request.max_count();
+  auto filter = FromProto(request.filter(), limits_);
+  if (!filter.ok()) return (filter.status());
   o.filter = std::move(*filter);
   o.max_scan = 100000;
-  if (request->raw()) {
+  if (request.raw()) {
     auto raw = store_->ReadAllRaw(o);
-    if (!raw.ok()) return Finished(ctx, raw.status());
+    if (!raw.ok()) return (raw.status());
     response->set_raw_records(std::move(raw->frames));
     response->set_raw_count(static_cast<uint32_t>(raw->count));
     response->set_next_position(raw->next_position);
     response->set_end_of_log(raw->end_of_log);
     response->set_head_position(raw->head_position);
-    return Finished(ctx, absl::OkStatus());
+    return (absl::OkStatus());
   }
   auto r = store_->ReadAll(o);
-  if (!r.ok()) return Finished(ctx, r.status());
+  if (!r.ok()) return (r.status());
   response->mutable_events()->Reserve(static_cast<int>(r->events.size()));
   for (const auto& e : r->events) ToProto(e, response->add_events());
   response->set_next_position(r->next_position);
   response->set_end_of_log(r->end_of_log);
   response->set_head_position(r->head_position);
-  return Finished(ctx, absl::OkStatus());
+  return (absl::OkStatus());
 }
 
-grpc::ServerWriteReactor<pb::SubscribeResponse>* EventStoreService::Subscribe(
-    grpc::CallbackServerContext* ctx, const pb::SubscribeRequest* request) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::Subscribe(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw_request) {
   auto refuse = [](const absl::Status& s) {
-    class Refused final : public grpc::ServerWriteReactor<pb::SubscribeResponse> {
+    class Refused final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
      public:
       explicit Refused(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
       void OnDone() override { delete this; }
     };
     return new Refused(s);
   };
+  pb::SubscribeRequest parsed;
+  absl::Status valid = ParseRequest(*raw_request, &parsed);
+  if (!valid.ok()) return refuse(valid);
+  const pb::SubscribeRequest* request = &parsed;
   es::SubscriptionOptions o;
   o.from_end = request->start_case() == pb::SubscribeRequest::kFromEnd &&
                request->from_end();
@@ -488,26 +485,24 @@ grpc::ServerWriteReactor<pb::SubscribeResponse>* EventStoreService::Subscribe(
       });
 }
 
-grpc::ServerUnaryReactor* EventStoreService::GetStreamInfo(
-    grpc::CallbackServerContext* ctx, const pb::GetStreamInfoRequest* request,
-    pb::StreamInfo* response) {
-  auto r = store_->GetStreamInfo(request->stream_id());
-  if (!r.ok()) return Finished(ctx, r.status());
+absl::Status EventStoreService::DoGetStreamInfo(const pb::GetStreamInfoRequest& request,
+                                                pb::StreamInfo* response) {
+  auto r = store_->GetStreamInfo(request.stream_id());
+  if (!r.ok()) return (r.status());
   response->set_stream_id(r->stream_id);
   response->set_last_revision(r->last_revision);
   response->set_event_count(r->event_count);
   response->set_first_position(r->first_position);
   response->set_last_position(r->last_position);
   ToProto(r->last_recorded_at, response->mutable_last_recorded_at());
-  return Finished(ctx, absl::OkStatus());
+  return (absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* EventStoreService::VerifyChain(
-    grpc::CallbackServerContext* ctx, const pb::VerifyChainRequest* request,
-    pb::VerifyChainResponse* response) {
-  auto r = store_->VerifyChain(request->from_position(),
-                               request->to_position());
-  if (!r.ok()) return Finished(ctx, r.status());
+absl::Status EventStoreService::DoVerifyChain(const pb::VerifyChainRequest& request,
+                                              pb::VerifyChainResponse* response) {
+  auto r = store_->VerifyChain(request.from_position(),
+                               request.to_position());
+  if (!r.ok()) return (r.status());
   response->set_ok(r->ok);
   response->set_from_position(r->from_position);
   response->set_to_position(r->to_position);
@@ -515,7 +510,52 @@ grpc::ServerUnaryReactor* EventStoreService::VerifyChain(
   response->set_first_bad_position(r->first_bad_position);
   response->set_reason(r->reason);
   if (r->ok) response->set_head_hash(HashBytes(r->head_hash));
-  return Finished(ctx, absl::OkStatus());
+  return (absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* EventStoreService::Append(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<pb::AppendRequest, pb::AppendResponse>(
+      ctx, request, response, [this, ctx](const auto& req, auto* resp, Done done) {
+        DoAppend(ctx, req, resp, std::move(done));
+      });
+}
+
+grpc::ServerUnaryReactor* EventStoreService::ReadStream(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<pb::ReadStreamRequest, pb::ReadStreamResponse>(
+      ctx, request, response, [this](const auto& req, auto* resp, Done done) {
+        done(DoReadStream(req, resp));
+      });
+}
+
+grpc::ServerUnaryReactor* EventStoreService::ReadAll(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<pb::ReadAllRequest, pb::ReadAllResponse>(
+      ctx, request, response, [this](const auto& req, auto* resp, Done done) {
+        done(DoReadAll(req, resp));
+      });
+}
+
+grpc::ServerUnaryReactor* EventStoreService::GetStreamInfo(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<pb::GetStreamInfoRequest, pb::StreamInfo>(
+      ctx, request, response, [this](const auto& req, auto* resp, Done done) {
+        done(DoGetStreamInfo(req, resp));
+      });
+}
+
+grpc::ServerUnaryReactor* EventStoreService::VerifyChain(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return RawUnary<pb::VerifyChainRequest, pb::VerifyChainResponse>(
+      ctx, request, response, [this](const auto& req, auto* resp, Done done) {
+        done(DoVerifyChain(req, resp));
+      });
 }
 
 }  // namespace ncm::services

@@ -297,8 +297,9 @@ TEST_F(EventStoreGrpcTest, InvalidUtf8InAStringFieldIsRefused) {
   void* tag;
   bool ok_flag;
   ASSERT_TRUE(cq.Next(&tag, &ok_flag));
-  EXPECT_NE(status.error_code(), grpc::StatusCode::OK);
-  EXPECT_NE(status.error_code(), grpc::StatusCode::UNKNOWN);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("UTF-8"));
+  EXPECT_THAT(status.error_message(), HasSubstr("ncm.eventstore.v1.AppendRequest"));
   cq.Shutdown();
   while (cq.Next(&tag, &ok_flag)) {
   }

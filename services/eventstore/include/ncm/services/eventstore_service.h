@@ -10,14 +10,12 @@
 #include "grpcpp/grpcpp.h"
 #include "ncm/eventstore/event_store.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
+#include "ncm/services/raw_call.h"
 
 namespace ncm::services {
 
 class Dispatcher;
 struct SubscriptionRegistry;
-
-// Converts an absl::Status to the gRPC status with the same code.
-grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // Converts a recorded event to its protobuf form.
 void ToProto(const eventstore::RecordedEvent& e,
@@ -27,37 +25,42 @@ void ToProto(const eventstore::RecordedEvent& e,
 using PrincipalResolver =
     std::function<std::string(grpc::CallbackServerContext*)>;
 
-class EventStoreService final
-    : public ncm::eventstore::v1::EventStore::CallbackService {
+namespace espb = ::ncm::eventstore::v1;
+
+// Every method is served on raw bytes (see raw_call.h).
+using EventStoreRawService = espb::EventStore::WithRawCallbackMethod_Append<
+    espb::EventStore::WithRawCallbackMethod_ReadStream<
+        espb::EventStore::WithRawCallbackMethod_ReadAll<
+            espb::EventStore::WithRawCallbackMethod_Subscribe<
+                espb::EventStore::WithRawCallbackMethod_GetStreamInfo<
+                    espb::EventStore::WithRawCallbackMethod_VerifyChain<
+                        espb::EventStore::Service>>>>>>;
+
+class EventStoreService final : public EventStoreRawService {
  public:
   // REQUIRES: `store` outlives the service.
   EventStoreService(eventstore::EventStore* store, eventstore::Limits limits,
                     PrincipalResolver principal = nullptr);
   ~EventStoreService() override;
 
-  grpc::ServerUnaryReactor* Append(
+  grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* ctx,
+                                   const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* ReadStream(grpc::CallbackServerContext* ctx,
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* ReadAll(grpc::CallbackServerContext* ctx,
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Subscribe(
       grpc::CallbackServerContext* ctx,
-      const ncm::eventstore::v1::AppendRequest* request,
-      ncm::eventstore::v1::AppendResponse* response) override;
-  grpc::ServerUnaryReactor* ReadStream(
-      grpc::CallbackServerContext* ctx,
-      const ncm::eventstore::v1::ReadStreamRequest* request,
-      ncm::eventstore::v1::ReadStreamResponse* response) override;
-  grpc::ServerUnaryReactor* ReadAll(
-      grpc::CallbackServerContext* ctx,
-      const ncm::eventstore::v1::ReadAllRequest* request,
-      ncm::eventstore::v1::ReadAllResponse* response) override;
-  grpc::ServerWriteReactor<ncm::eventstore::v1::SubscribeResponse>* Subscribe(
-      grpc::CallbackServerContext* ctx,
-      const ncm::eventstore::v1::SubscribeRequest* request) override;
-  grpc::ServerUnaryReactor* GetStreamInfo(
-      grpc::CallbackServerContext* ctx,
-      const ncm::eventstore::v1::GetStreamInfoRequest* request,
-      ncm::eventstore::v1::StreamInfo* response) override;
-  grpc::ServerUnaryReactor* VerifyChain(
-      grpc::CallbackServerContext* ctx,
-      const ncm::eventstore::v1::VerifyChainRequest* request,
-      ncm::eventstore::v1::VerifyChainResponse* response) override;
+      const grpc::ByteBuffer* request) override;
+  grpc::ServerUnaryReactor* GetStreamInfo(grpc::CallbackServerContext* ctx,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* VerifyChain(grpc::CallbackServerContext* ctx,
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
 
   // Ends every open subscription; call before shutting the server down so
   // that the shutdown need not wait for them.
@@ -69,6 +72,18 @@ class EventStoreService final
   PrincipalResolver principal_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<SubscriptionRegistry> subscriptions_;
+
+  void DoAppend(grpc::CallbackServerContext* ctx,
+                const espb::AppendRequest& request, espb::AppendResponse* response,
+                Done done);
+  absl::Status DoReadStream(const espb::ReadStreamRequest& request,
+                            espb::ReadStreamResponse* response);
+  absl::Status DoReadAll(const espb::ReadAllRequest& request,
+                         espb::ReadAllResponse* response);
+  absl::Status DoGetStreamInfo(const espb::GetStreamInfoRequest& request,
+                               espb::StreamInfo* response);
+  absl::Status DoVerifyChain(const espb::VerifyChainRequest& request,
+                             espb::VerifyChainResponse* response);
 };
 
 }  // namespace ncm::services
