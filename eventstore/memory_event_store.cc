@@ -59,9 +59,13 @@ class MemoryEventStore final : public EventStore {
     const std::vector<uint64_t>& positions = it->second;
     ReadStreamResult out;
     out.last_revision = positions.size() - 1;
-    ForEachRevision(o, out.last_revision, &out, [&](uint64_t rev) {
-      out.events.push_back(log_[positions[rev] - 1]);
-    });
+    std::vector<uint64_t> revisions;
+    ForEachRevision(o, out.last_revision, &out,
+                    [&](uint64_t rev) { revisions.push_back(rev); });
+    size_t bytes = 0;
+    for (uint64_t rev : revisions) {
+      if (!TakeWithinBytes(o, log_[positions[rev] - 1], &bytes, &out)) break;
+    }
     return out;
   }
 

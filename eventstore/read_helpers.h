@@ -47,33 +47,59 @@ void ForEachRevision(const ReadStreamOptions& o, uint64_t last,
   }
 }
 
+// Roughly the bytes an event takes on the wire; at least 1.
+inline size_t ApproximateSize(const RecordedEvent& e) {
+  return 128 + e.stream_id.size() + e.event_type.size() + e.payload.size() +
+         e.content_type.size() + e.actor.size() + e.correlation_id.size() +
+         e.causation_id.size() + e.command_id.size();
+}
+
+// Adds `e` to a ReadStream result unless the byte cap is reached (the first
+// event is always taken). Returns false, and marks the result as not at the
+// end of the stream, when the cap stops the read.
+inline bool TakeWithinBytes(const ReadStreamOptions& o, RecordedEvent e,
+                            size_t* bytes, ReadStreamResult* out) {
+  if (o.max_bytes != 0 && !out->events.empty() && *bytes >= o.max_bytes) {
+    out->end_of_stream = false;
+    return false;
+  }
+  *bytes += ApproximateSize(e);
+  out->events.push_back(std::move(e));
+  return true;
+}
+
 struct ScanEnd {
   uint64_t next_position = 0;
   bool end_of_log = false;
 };
 
-// Walks the log for ReadAll and ReadAllRaw. visit(position) -> StatusOr<bool>
-// examines one record and says whether it was taken (matched the filter); it
-// is called with consecutive positions in the read direction until
-// o.max_count records are taken, the log ends, or o.max_scan records were
-// examined under a filter.
+// Walks the log for ReadAll and ReadAllRaw. visit(position) ->
+// StatusOr<size_t> examines one record and returns the bytes it took, or 0
+// when the record did not match the filter; it is called with consecutive
+// positions in the read direction until o.max_count records or o.max_bytes
+// bytes are taken (at least one record), the log ends, or o.max_scan records
+// were examined under a filter.
 template <typename Visit>
 absl::StatusOr<ScanEnd> ScanLog(const ReadAllOptions& o, uint64_t head,
                                 Visit visit) {
-  size_t scanned = 0, taken = 0;
+  size_t scanned = 0, taken = 0, bytes = 0;
   const size_t max_scan = o.filter.Empty() ? 0 : o.max_scan;
   auto more = [&] {
-    return taken < o.max_count && (max_scan == 0 || scanned < max_scan);
+    return taken < o.max_count && (max_scan == 0 || scanned < max_scan) &&
+           (o.max_bytes == 0 || bytes < o.max_bytes);
   };
   ScanEnd end;
   const bool forward = o.direction == Direction::kForward;
   uint64_t pos = forward ? std::max<uint64_t>(o.from_position, 1)
                          : std::min(o.from_position, head);
   while ((forward ? pos <= head : pos >= 1) && more()) {
-    absl::StatusOr<bool> took = visit(pos);
+    absl::StatusOr<size_t> took = visit(pos);
     if (!took.ok()) return took.status();
     ++scanned;
-    if (*took) ++taken;
+    if (*took > 0) {
+      ++taken;
+      bytes += *took;
+    }
     pos = forward ? pos + 1 : pos - 1;
   }
   end.next_position = pos;
@@ -86,13 +112,14 @@ absl::StatusOr<ScanEnd> ScanLog(const ReadAllOptions& o, uint64_t head,
 template <typename Fetch>
 absl::Status ScanAll(const ReadAllOptions& o, uint64_t head,
                      ReadAllResult* out, Fetch fetch) {
-  auto end = ScanLog(o, head, [&](uint64_t pos) -> absl::StatusOr<bool> {
+  auto end = ScanLog(o, head, [&](uint64_t pos) -> absl::StatusOr<size_t> {
     RecordedEvent e;
     absl::Status s = fetch(pos, &e);
     if (!s.ok()) return s;
-    if (!o.filter.Matches(e)) return false;
+    if (!o.filter.Matches(e)) return 0;
+    const size_t size = ApproximateSize(e);
     out->events.push_back(std::move(e));
-    return true;
+    return size;
   });
   if (!end.ok()) return end.status();
   out->next_position = end->next_position;

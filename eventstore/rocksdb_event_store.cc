@@ -222,14 +222,22 @@ class RocksDbEventStore final : public EventStore {
       }
       log_keys.push_back(positions[i]);
     }
-    std::vector<rocksdb::Slice> log_slices(log_keys.begin(), log_keys.end());
-    std::vector<std::string> values;
-    std::vector<rocksdb::ColumnFamilyHandle*> log_cfs(log_keys.size(), log_);
-    st = db_->MultiGet(ro, log_cfs, log_slices, &values);
-    for (size_t i = 0; i < st.size(); ++i) {
-      NCM_RETURN_IF_ERROR(FromRocks(st[i], "reading the log"));
-      NCM_ASSIGN_OR_RETURN(RecordedEvent e, codec::DecodeLogValue(values[i]));
-      out.events.push_back(std::move(e));
+    // Values are fetched in chunks so that a byte cap stops the read
+    // before it loads values it will not return.
+    constexpr size_t kChunk = 64;
+    size_t bytes = 0;
+    for (size_t at = 0; at < log_keys.size(); at += kChunk) {
+      const size_t n = std::min(kChunk, log_keys.size() - at);
+      std::vector<rocksdb::Slice> slices(log_keys.begin() + at,
+                                         log_keys.begin() + at + n);
+      std::vector<std::string> values;
+      std::vector<rocksdb::ColumnFamilyHandle*> log_cfs(n, log_);
+      st = db_->MultiGet(ro, log_cfs, slices, &values);
+      for (size_t i = 0; i < n; ++i) {
+        NCM_RETURN_IF_ERROR(FromRocks(st[i], "reading the log"));
+        NCM_ASSIGN_OR_RETURN(RecordedEvent e, codec::DecodeLogValue(values[i]));
+        if (!TakeWithinBytes(o, std::move(e), &bytes, &out)) return out;
+      }
     }
     return out;
   }
@@ -521,12 +529,12 @@ class RocksDbEventStore final : public EventStore {
     NCM_ASSIGN_OR_RETURN(
         ScanEnd end,
         ScanLog(o, out->head_position,
-                [&](uint64_t pos) -> absl::StatusOr<bool> {
+                [&](uint64_t pos) -> absl::StatusOr<size_t> {
                   NCM_ASSIGN_OR_RETURN(absl::string_view v, cursor.At(pos));
                   NCM_ASSIGN_OR_RETURN(bool passes, Passes(o.filter, v, pos));
-                  if (!passes) return false;
+                  if (!passes) return 0;
                   NCM_RETURN_IF_ERROR(take(v));
-                  return true;
+                  return v.size() + 4;
                 }));
     out->next_position = end.next_position;
     out->end_of_log = end.end_of_log;

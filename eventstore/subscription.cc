@@ -79,6 +79,7 @@ absl::StatusOr<std::optional<SubscriptionItem>> Subscription::Poll() {
     ro.max_count = batch;
     ro.filter = options_.filter;
     ro.max_scan = batch * 16;
+    ro.max_bytes = options_.max_batch_bytes;
     auto read = store_->ReadAll(ro);
     if (!read.ok()) return read.status();
     checkpoint_ = read->next_position - 1;

@@ -392,6 +392,7 @@ absl::Status EventStoreService::DoReadStream(const pb::ReadStreamRequest& reques
                              "direction must be FORWARD or BACKWARD"));
   }
   o.max_count = request.max_count();
+  o.max_bytes = limits_.max_read_bytes;
   auto r = store_->ReadStream(o);
   if (!r.ok()) return (r.status());
   for (const auto& e : r->events) ToProto(e, response->add_events());
@@ -417,6 +418,7 @@ absl::Status EventStoreService::DoReadAll(const pb::ReadAllRequest& request,
   if (!filter.ok()) return (filter.status());
   o.filter = std::move(*filter);
   o.max_scan = 100000;
+  o.max_bytes = limits_.max_read_bytes;
   if (request.raw()) {
     auto raw = store_->ReadAllRaw(o);
     if (!raw.ok()) return (raw.status());
@@ -463,6 +465,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::Subscribe(
                      kMaxSubscribeBatch, " events per message")));
   }
   o.max_batch = batch;
+  o.max_batch_bytes = limits_.max_read_bytes;
   auto filter = FromProto(request->filter(), limits_);
   if (!filter.ok()) return refuse(filter.status());
   o.filter = std::move(*filter);

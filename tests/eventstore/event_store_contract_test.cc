@@ -475,6 +475,50 @@ TEST_P(EventStoreContractTest, RawReadsReturnTheHashedBytesOfEachRecord) {
   }
 }
 
+TEST_P(EventStoreContractTest, ReadsStopAtTheByteCap) {
+  std::vector<ProposedEvent> big;
+  for (int i = 0; i < 10; ++i) {
+    big.push_back(Event("t", std::string(100000, 'a' + i)));
+  }
+  MustAppend(One("big-1", ExpectedRevision::NoStream(), big));
+  ReadAllOptions o;
+  o.max_count = 100;
+  o.max_bytes = 250000;
+  auto all = store_->ReadAll(o);
+  ASSERT_THAT(all, IsOk());
+  EXPECT_EQ(all->events.size(), 3u);
+  EXPECT_EQ(all->next_position, 4u);
+  EXPECT_FALSE(all->end_of_log);
+  auto raw = store_->ReadAllRaw(o);
+  ASSERT_THAT(raw, IsOk());
+  EXPECT_EQ(raw->count, 3u);
+  EXPECT_EQ(raw->next_position, 4u);
+
+  ReadStreamOptions s;
+  s.stream_id = "big-1";
+  s.max_count = 100;
+  s.max_bytes = 250000;
+  auto stream = store_->ReadStream(s);
+  ASSERT_THAT(stream, IsOk());
+  EXPECT_EQ(stream->events.size(), 3u);
+  EXPECT_FALSE(stream->end_of_stream);
+  // The first event is returned even when it alone exceeds the cap.
+  s.max_bytes = 10;
+  stream = store_->ReadStream(s);
+  ASSERT_THAT(stream, IsOk());
+  EXPECT_EQ(stream->events.size(), 1u);
+
+  SubscriptionOptions so;
+  so.max_batch = 100;
+  so.max_batch_bytes = 250000;
+  Subscription sub(store_.get(), so);
+  auto item = sub.Poll();
+  ASSERT_THAT(item, IsOk());
+  ASSERT_TRUE(item->has_value());
+  EXPECT_EQ((*item)->events.size(), 3u);
+  EXPECT_EQ((*item)->checkpoint, 3u);
+}
+
 TEST_P(EventStoreContractTest, ReadsRefuseAbsurdCounts) {
   ReadAllOptions o;
   o.max_count = 0;

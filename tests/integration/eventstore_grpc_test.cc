@@ -155,6 +155,56 @@ TEST_F(EventStoreGrpcTest, RawReadAllCarriesEveryRecordFramed) {
   EXPECT_TRUE(frames.empty());
 }
 
+TEST_F(EventStoreGrpcTest, LargeEventsArePagedUnderTheMessageLimit) {
+  // 40 events of 1 MiB: more than a 32 MiB message could carry at once.
+  for (int i = 0; i < 4; ++i) {
+    pb::AppendRequest r = One("big-1", pb::ExpectedRevision::ANY, 0, 10);
+    for (auto& e : *r.mutable_streams(0)->mutable_events()) {
+      e.set_payload(std::string(1 << 20, 'x'));
+    }
+    ASSERT_TRUE(Append(r).ok());
+  }
+  std::vector<uint64_t> positions;
+  uint64_t from = 0;
+  int pages = 0;
+  for (bool end = false; !end && pages < 100; ++pages) {
+    grpc::ClientContext ctx;
+    pb::ReadAllRequest req;
+    req.set_from_position(from);
+    req.set_max_count(10000);
+    pb::ReadAllResponse resp;
+    grpc::Status s = stub_->ReadAll(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    for (const auto& e : resp.events()) positions.push_back(e.position());
+    end = resp.end_of_log();
+    from = resp.next_position();
+  }
+  ASSERT_EQ(positions.size(), 40u);
+  for (size_t i = 0; i < positions.size(); ++i) EXPECT_EQ(positions[i], i + 1);
+  EXPECT_GT(pages, 4);
+
+  grpc::ClientContext ctx;
+  pb::ReadStreamRequest rs;
+  rs.set_stream_id("big-1");
+  rs.set_max_count(10000);
+  pb::ReadStreamResponse rsr;
+  ASSERT_TRUE(stub_->ReadStream(&ctx, rs, &rsr).ok());
+  EXPECT_GT(rsr.events_size(), 0);
+  EXPECT_LT(rsr.events_size(), 40);
+  EXPECT_FALSE(rsr.end_of_stream());
+
+  grpc::ClientContext sub_ctx;
+  pb::SubscribeRequest sreq;
+  sreq.set_max_batch(1000);
+  auto reader = stub_->Subscribe(&sub_ctx, sreq);
+  pb::SubscribeResponse msg;
+  size_t seen = 0;
+  while (seen < 40 && reader->Read(&msg)) seen += msg.events().events_size();
+  EXPECT_EQ(seen, 40u);
+  sub_ctx.TryCancel();
+  reader->Finish().IgnoreError();
+}
+
 TEST_F(EventStoreGrpcTest, ErrorsCarryTheRightCodeAndSayWhatWasWrong) {
   ASSERT_TRUE(Append(One("s-a", pb::ExpectedRevision::NO_STREAM)).ok());
   grpc::Status s = Append(One("s-a", pb::ExpectedRevision::EXACT, 5));

@@ -110,6 +110,9 @@ struct ReadStreamOptions {
   uint64_t from_revision = 0;
   Direction direction = Direction::kForward;
   size_t max_count = 100;
+  // The read stops once its events reach about this many bytes (it always
+  // returns at least one). 0 = no cap.
+  size_t max_bytes = 0;
 };
 
 struct ReadStreamResult {
@@ -139,6 +142,9 @@ struct ReadAllOptions {
   // a sparse filter cannot turn one read into a full scan; next_position
   // tells where to go on. 0 = no cap.
   size_t max_scan = 0;
+  // The read stops once its events reach about this many bytes (it always
+  // returns at least one); next_position tells where to go on. 0 = no cap.
+  size_t max_bytes = 0;
 };
 
 struct ReadAllResult {
@@ -249,6 +255,9 @@ struct Limits {
   size_t max_streams_per_append = 100;
   size_t max_append_bytes = 16 << 20;
   size_t max_read_count = 10000;
+  // Events per read or subscription message stop at about this many bytes,
+  // under the 4 MiB that gRPC clients accept by default.
+  size_t max_read_bytes = 3 << 20;
 };
 
 }  // namespace ncm::eventstore

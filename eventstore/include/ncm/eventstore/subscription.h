@@ -32,6 +32,8 @@ struct SubscriptionOptions {
   bool from_end = false;
   Filter filter;
   size_t max_batch = 256;
+  // A batch stops at about this many bytes (it always holds one event).
+  size_t max_batch_bytes = 8 << 20;
   // While live, falling further behind than this switches to catch-up.
   uint64_t live_lag_limit = 10000;
 };
