@@ -47,9 +47,11 @@ void ForEachRevision(const ReadStreamOptions& o, uint64_t last,
   }
 }
 
-// Roughly the bytes an event takes on the wire; at least 1.
+// An upper bound of the bytes an event takes on the wire: the variable
+// fields plus 256 for the fixed ones (event id, two hashes, position,
+// revision, timestamps and protobuf framing take under 200).
 inline size_t ApproximateSize(const RecordedEvent& e) {
-  return 128 + e.stream_id.size() + e.event_type.size() + e.payload.size() +
+  return 256 + e.event_id.size() + e.stream_id.size() + e.event_type.size() + e.payload.size() +
          e.content_type.size() + e.actor.size() + e.correlation_id.size() +
          e.causation_id.size() + e.command_id.size();
 }
@@ -92,6 +94,8 @@ absl::StatusOr<ScanEnd> ScanLog(const ReadAllOptions& o, uint64_t head,
   const bool forward = o.direction == Direction::kForward;
   uint64_t pos = forward ? std::max<uint64_t>(o.from_position, 1)
                          : std::min(o.from_position, head);
+  // Forward from the end reads nothing and resumes after the head.
+  if (forward && o.from_position == kEndPosition) pos = head + 1;
   while ((forward ? pos <= head : pos >= 1) && more()) {
     absl::StatusOr<size_t> took = visit(pos);
     if (!took.ok()) return took.status();

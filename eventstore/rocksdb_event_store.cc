@@ -56,6 +56,12 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.IsCorruption()) {
     return absl::DataLossError(absl::StrCat(what, ": ", s.ToString()));
   }
+  // Every caller that can legitimately miss handles NotFound itself; here a
+  // miss means an index points at a record that is not there.
+  if (s.IsNotFound()) {
+    return absl::DataLossError(absl::StrCat(
+        what, ": an index refers to a record that is missing"));
+  }
   return absl::UnavailableError(
       absl::StrCat(what, ": ", s.ToString(), "; the storage is failing"));
 }
@@ -179,15 +185,28 @@ class RocksDbEventStore final : public EventStore {
       done(valid);
       return;
     }
+    const size_t bytes = QueuedBytes(request);
+    absl::Status refused;
     {
       absl::MutexLock l(&queue_mu_);
-      if (!stopping_) {
-        queue_.push_back(Pending{std::move(request), std::move(done)});
+      if (stopping_) {
+        refused = absl::UnavailableError(
+            "the event store is shutting down; retry against a running server");
+      } else if (!write_failure_.ok()) {
+        refused = write_failure_;
+      } else if (queued_bytes_ + bytes > options_.max_queued_bytes &&
+                 !queue_.empty()) {
+        refused = absl::ResourceExhaustedError(absl::StrCat(
+            "the write queue already holds ", queued_bytes_,
+            " bytes, its limit is ", options_.max_queued_bytes,
+            "; retry shortly"));
+      } else {
+        queued_bytes_ += bytes;
+        queue_.push_back(Pending{std::move(request), std::move(done), bytes});
         return;
       }
     }
-    done(absl::UnavailableError(
-        "the event store is shutting down; retry against a running server"));
+    done(refused);
   }
 
   absl::StatusOr<ReadStreamResult> ReadStream(
@@ -259,8 +278,9 @@ class RocksDbEventStore final : public EventStore {
     NCM_RETURN_IF_ERROR(ScanStored(
         o, &out, [&](absl::string_view v) -> absl::Status {
           if (out.frames.empty()) {
-            out.frames.reserve(std::min<size_t>(o.max_count, 4096) *
-                               (v.size() + 4));
+            size_t want = std::min<size_t>(o.max_count, 4096) * (v.size() + 4);
+            if (o.max_bytes != 0) want = std::min(want, o.max_bytes + v.size());
+            out.frames.reserve(want);
           }
           codec::AppendFrame(v, &out.frames);
           ++out.count;
@@ -345,7 +365,19 @@ class RocksDbEventStore final : public EventStore {
   struct Pending {
     AppendRequest request;
     AppendCallback done;
+    size_t bytes = 0;  // QueuedBytes(request)
   };
+
+  static size_t QueuedBytes(const AppendRequest& request) {
+    size_t bytes = 0;
+    for (const auto& stream : request.streams) {
+      bytes += 64 + stream.stream_id.size();
+      for (const auto& e : stream.events) {
+        bytes += 256 + e.payload.size() + e.event_type.size();
+      }
+    }
+    return bytes;
+  }
 
   // The writer's view: the committed log plus this group's planned records.
   class GroupState final : public AppendState {
@@ -411,8 +443,13 @@ class RocksDbEventStore final : public EventStore {
         size_t n = std::min(queue_.size(), options_.max_group_appends);
         group.reserve(n);
         for (size_t i = 0; i < n; ++i) {
+          queued_bytes_ -= queue_.front().bytes;
           group.push_back(std::move(queue_.front()));
           queue_.pop_front();
+        }
+        if (!write_failure_.ok()) {
+          for (Pending& p : group) p.done(write_failure_);
+          continue;
         }
       }
       CommitGroup(&group);
@@ -459,10 +496,24 @@ class RocksDbEventStore final : public EventStore {
       wo.sync = true;
       absl::Status s = FromRocks(db_->Write(wo, &batch), "writing the log");
       if (!s.ok()) {
+        // The write may have reached the disk before the failure. The head
+        // kept in memory can no longer be trusted, so the store takes no
+        // more appends until it is reopened, which recovers the head.
         absl::Status failed = absl::UnavailableError(absl::StrCat(
-            s.message(), "; nothing of this append was written; retry later"));
+            s.message(),
+            "; the append may or may not have been written: retry with the "
+            "same event ids once the server is back, which returns the "
+            "original positions if it was"));
         for (auto& r : results) r = failed;
         revision_cache_.clear();
+        {
+          absl::MutexLock l(&queue_mu_);
+          write_failure_ = absl::UnavailableError(absl::StrCat(
+              "the event store stopped taking appends after a storage "
+              "failure (", s.message(), "); restart the server once the "
+              "storage is fixed"));
+        }
+        if (options_.on_write_failure) options_.on_write_failure(s);
       } else {
         for (const auto& [stream, rev] : state.revisions()) {
           revision_cache_[stream] = rev;
@@ -664,6 +715,8 @@ class RocksDbEventStore final : public EventStore {
   absl::Mutex queue_mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  size_t queued_bytes_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  absl::Status write_failure_ ABSL_GUARDED_BY(queue_mu_);
   std::thread writer_;
   CommitListeners listeners_;
 };

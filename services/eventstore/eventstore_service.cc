@@ -61,6 +61,8 @@ namespace {
 
 constexpr size_t kMaxFilterEntries = 64;
 constexpr uint32_t kMaxSubscribeBatch = 1000;
+// Open Subscribe calls the server accepts at once.
+constexpr size_t kMaxSubscriptions = 4096;
 constexpr uint32_t kDefaultSubscribeBatch = 256;
 
 void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
@@ -226,7 +228,8 @@ class SubscribeReactor final
 
   SubscribeReactor(es::EventStore* store, es::SubscriptionOptions options,
                    Dispatcher* dispatcher,
-                   std::function<void(std::shared_ptr<Handle>, bool)> registry)
+                   std::function<absl::Status(std::shared_ptr<Handle>, bool)>
+                       registry)
       : dispatcher_(dispatcher),
         registry_(std::move(registry)),
         handle_(std::make_shared<Handle>()),
@@ -239,7 +242,12 @@ class SubscribeReactor final
     sub_.SetWakeup([weak, dispatcher] {
       dispatcher->Post([weak] { Pump(weak); });
     });
-    registry_(handle_, true);
+    absl::Status admitted = registry_(handle_, true);
+    if (!admitted.ok()) {
+      absl::MutexLock l(&handle_->mu);
+      EndLocked(ToGrpcStatus(admitted));
+      return;
+    }
     Post();
   }
 
@@ -261,6 +269,7 @@ class SubscribeReactor final
   void OnWriteDone(bool ok) override {
     absl::MutexLock l(&handle_->mu);
     writing_ = false;
+    wire_.Clear();  // an idle subscriber holds no message
     if (!ok) {
       EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                              "the subscription stream broke"));
@@ -279,7 +288,7 @@ class SubscribeReactor final
       absl::MutexLock l(&handle_->mu);
       handle_->reactor = nullptr;
     }
-    registry_(handle_, false);
+    registry_(handle_, false).IgnoreError();
     delete this;
   }
 
@@ -298,32 +307,31 @@ class SubscribeReactor final
     }
     if (!item->has_value()) return;  // the wake-up will post again
     const es::SubscriptionItem& it = **item;
-    response_.Clear();
+    pb::SubscribeResponse response;
     switch (it.kind) {
       case es::SubscriptionItem::Kind::kEvents: {
-        auto* events = response_.mutable_events();
+        auto* events = response.mutable_events();
         for (const auto& e : it.events) ToProto(e, events->add_events());
         break;
       }
       case es::SubscriptionItem::Kind::kCaughtUp:
-        response_.mutable_caught_up()->set_position(it.checkpoint);
+        response.mutable_caught_up()->set_position(it.checkpoint);
         break;
       case es::SubscriptionItem::Kind::kFellBehind:
-        response_.mutable_fell_behind()->set_position(it.checkpoint);
-        response_.mutable_fell_behind()->set_head_position(it.head_position);
+        response.mutable_fell_behind()->set_position(it.checkpoint);
+        response.mutable_fell_behind()->set_head_position(it.head_position);
         break;
     }
-    response_.set_checkpoint(it.checkpoint);
-    SerializeResponse(response_, &wire_);
+    response.set_checkpoint(it.checkpoint);
+    SerializeResponse(response, &wire_);
     writing_ = true;
     StartWrite(&wire_);
   }
 
   Dispatcher* const dispatcher_;
-  std::function<void(std::shared_ptr<Handle>, bool)> registry_;
+  std::function<absl::Status(std::shared_ptr<Handle>, bool)> registry_;
   std::shared_ptr<Handle> handle_;
   es::Subscription sub_;
-  pb::SubscribeResponse response_;
   grpc::ByteBuffer wire_;
   bool writing_ = false;   // guarded by handle_->mu
   bool finished_ = false;  // guarded by handle_->mu
@@ -469,22 +477,36 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::Subscribe(
   auto filter = FromProto(request->filter(), limits_);
   if (!filter.ok()) return refuse(filter.status());
   o.filter = std::move(*filter);
-  SubscriptionRegistry& reg = *subscriptions_;
-  {
-    absl::MutexLock l(&reg.mu);
-    if (reg.closed) {
-      return refuse(absl::UnavailableError("the server is shutting down"));
+  if (!o.from_end) {
+    const uint64_t head = store_->HeadPosition();
+    if (o.after_position > head) {
+      return refuse(absl::OutOfRangeError(absl::StrCat(
+          "after_position ", o.after_position, " is beyond the head at ", head,
+          "; subscribe from a position already written, or from the end")));
     }
   }
+  SubscriptionRegistry& reg = *subscriptions_;
+  // Admission and shutdown take the same lock, so a subscription either
+  // is refused or is seen (and ended) by Shutdown.
   return new SubscribeReactor(
       store_, std::move(o), dispatcher_.get(),
-      [&reg](std::shared_ptr<SubscribeReactor::Handle> h, bool add) {
+      [&reg](std::shared_ptr<SubscribeReactor::Handle> h,
+             bool add) -> absl::Status {
         absl::MutexLock l(&reg.mu);
-        if (add) {
-          reg.open.insert(std::move(h));
-        } else {
+        if (!add) {
           reg.open.erase(h);
+          return absl::OkStatus();
         }
+        if (reg.closed) {
+          return absl::UnavailableError("the server is shutting down");
+        }
+        if (reg.open.size() >= kMaxSubscriptions) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "the server already serves ", kMaxSubscriptions,
+              " subscriptions, its limit; close one or retry later"));
+        }
+        reg.open.insert(std::move(h));
+        return absl::OkStatus();
       });
 }
 

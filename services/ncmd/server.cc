@@ -1,5 +1,7 @@
 #include "ncm/ncmd/server.h"
 
+#include <cstdio>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -57,6 +59,18 @@ class ServerImpl final : public Server {
       eventstore::RocksDbOptions ro;
       ro.path = options.data_dir;
       ro.limits = options.limits;
+      // A failed write stops appends; health says so, so that a load
+      // balancer or supervisor can take the server out and restart it.
+      ro.on_write_failure = [this](const absl::Status& s) {
+        std::fprintf(stderr,
+                     "level=error msg=\"storage write failed; appends "
+                     "stopped, restart needed\" reason=\"%s\"\n",
+                     std::string(s.message()).c_str());
+        absl::MutexLock l(&mu_);
+        if (server_ != nullptr && !shut_down_) {
+          server_->GetHealthCheckService()->SetServingStatus(false);
+        }
+      };
       NCM_ASSIGN_OR_RETURN(store_, eventstore::OpenRocksDbEventStore(ro));
     }
     eventstore_service_ = std::make_unique<services::EventStoreService>(

@@ -615,6 +615,17 @@ TEST_P(EventStoreContractTest, SubscriptionCatchesUpThenGoesLiveWithoutGaps) {
   }
 }
 
+TEST_P(EventStoreContractTest, ReadAllForwardFromTheEndResumesAfterTheHead) {
+  MustAppend(One("mou-1", ExpectedRevision::Any(), {Event(), Event()}));
+  ReadAllOptions o;
+  o.from_position = kEndPosition;
+  auto r = store_->ReadAll(o);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_TRUE(r->events.empty());
+  EXPECT_TRUE(r->end_of_log);
+  EXPECT_EQ(r->next_position, 3u);
+}
+
 TEST_P(EventStoreContractTest, SubscriptionFromEndAndWithFilter) {
   MustAppend(One("mou-1", ExpectedRevision::Any(), {Event()}));
   SubscriptionOptions from_end;

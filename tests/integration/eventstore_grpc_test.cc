@@ -175,6 +175,7 @@ TEST_F(EventStoreGrpcTest, LargeEventsArePagedUnderTheMessageLimit) {
     pb::ReadAllResponse resp;
     grpc::Status s = stub_->ReadAll(&ctx, req, &resp);
     ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_LT(resp.ByteSizeLong(), size_t{4} << 20);
     for (const auto& e : resp.events()) positions.push_back(e.position());
     end = resp.end_of_log();
     from = resp.next_position();
@@ -191,6 +192,7 @@ TEST_F(EventStoreGrpcTest, LargeEventsArePagedUnderTheMessageLimit) {
   ASSERT_TRUE(stub_->ReadStream(&ctx, rs, &rsr).ok());
   EXPECT_GT(rsr.events_size(), 0);
   EXPECT_LT(rsr.events_size(), 40);
+  EXPECT_LT(rsr.ByteSizeLong(), size_t{4} << 20);
   EXPECT_FALSE(rsr.end_of_stream());
 
   grpc::ClientContext sub_ctx;
@@ -199,7 +201,10 @@ TEST_F(EventStoreGrpcTest, LargeEventsArePagedUnderTheMessageLimit) {
   auto reader = stub_->Subscribe(&sub_ctx, sreq);
   pb::SubscribeResponse msg;
   size_t seen = 0;
-  while (seen < 40 && reader->Read(&msg)) seen += msg.events().events_size();
+  while (seen < 40 && reader->Read(&msg)) {
+    EXPECT_LT(msg.ByteSizeLong(), size_t{4} << 20);
+    seen += msg.events().events_size();
+  }
   EXPECT_EQ(seen, 40u);
   sub_ctx.TryCancel();
   reader->Finish().IgnoreError();
@@ -386,6 +391,19 @@ TEST_F(EventStoreGrpcTest, SubscribeCatchesUpThenStreamsLiveWithoutGaps) {
   ASSERT_EQ(seen.size(), 200u + kLive);
   for (size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], i + 1);
   EXPECT_GE(caught_up, 1);
+}
+
+TEST_F(EventStoreGrpcTest, SubscribingAfterAPositionBeyondTheHeadIsOutOfRange) {
+  ASSERT_TRUE(Append(One("s-1", pb::ExpectedRevision::ANY)).ok());
+  grpc::ClientContext ctx;
+  pb::SubscribeRequest req;
+  req.set_after_position(5);
+  auto reader = stub_->Subscribe(&ctx, req);
+  pb::SubscribeResponse msg;
+  EXPECT_FALSE(reader->Read(&msg));
+  grpc::Status s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_THAT(s.error_message(), HasSubstr("beyond the head at 1"));
 }
 
 TEST_F(EventStoreGrpcTest, StalledSubscriberDoesNotStopTheServerAndResumes) {

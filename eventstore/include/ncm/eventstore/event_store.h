@@ -255,9 +255,10 @@ struct Limits {
   size_t max_streams_per_append = 100;
   size_t max_append_bytes = 16 << 20;
   size_t max_read_count = 10000;
-  // Events per read or subscription message stop at about this many bytes,
-  // under the 4 MiB that gRPC clients accept by default.
-  size_t max_read_bytes = 3 << 20;
+  // A read or subscription message stops taking events once it holds this
+  // many bytes; with one more event of the largest size it stays under the
+  // 4 MiB that gRPC clients accept by default.
+  size_t max_read_bytes = 2 << 20;
 };
 
 }  // namespace ncm::eventstore

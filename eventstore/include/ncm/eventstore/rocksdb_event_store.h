@@ -7,6 +7,7 @@
 #ifndef NCM_EVENTSTORE_ROCKSDB_EVENT_STORE_H_
 #define NCM_EVENTSTORE_ROCKSDB_EVENT_STORE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,12 @@ struct RocksDbOptions {
   size_t block_cache_bytes = 128 << 20;
   // Threads used by VerifyChain.
   int verify_threads = 2;
+  // Appends waiting for the writer hold at most about this many bytes;
+  // beyond it AppendAsync answers RESOURCE_EXHAUSTED.
+  size_t max_queued_bytes = 256 << 20;
+  // Called once, from the writer thread, when a write to RocksDB fails;
+  // from then on every append is refused with UNAVAILABLE.
+  std::function<void(const absl::Status&)> on_write_failure;
 };
 
 // Opens (or creates) the store at options.path.
