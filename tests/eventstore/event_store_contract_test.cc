@@ -31,6 +31,8 @@ struct StoreFactory {
   std::function<std::unique_ptr<EventStore>(const std::string& dir)> make;
 };
 
+void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
+
 ProposedEvent Event(std::string type = "ncm.test.v1.Happened",
                     std::string payload = "p") {
   ProposedEvent e;
