@@ -118,6 +118,8 @@ class MemoryEventStore final : public EventStore {
     return result;
   }
 
+  SubjectKeyStore* subject_keys() override { return keys_.get(); }
+
   uint64_t HeadPosition() const override {
     absl::MutexLock l(&mu_);
     return log_.size();
@@ -156,6 +158,7 @@ class MemoryEventStore final : public EventStore {
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint64_t> ids_ ABSL_GUARDED_BY(mu_);
   CommitListeners listeners_;
+  std::unique_ptr<SubjectKeyStore> keys_ = NewMemorySubjectKeyStore();
 };
 
 }  // namespace

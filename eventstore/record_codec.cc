@@ -8,6 +8,9 @@
 //   log        position:u64                   -> log_value
 //   streams    stream_id 0x00 revision:u64    -> position:u64
 //   event_ids  event_id:uuid                  -> position:u64
+//   subject_keys subject_id:bytes             -> key:32 bytes | "" (destroyed)
+//     Outside the hash chain: per-subject AES-256 keys for personal data,
+//     destroyed when the subject is forgotten.
 //
 // Values
 //   log_value  := prev_hash:h32 record hash:h32

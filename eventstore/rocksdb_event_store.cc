@@ -32,6 +32,7 @@ constexpr char kFormatVersion[] = "1";
 constexpr char kLogCf[] = "log";
 constexpr char kStreamsCf[] = "streams";
 constexpr char kEventIdsCf[] = "event_ids";
+constexpr char kSubjectKeysCf[] = "subject_keys";
 // Cached stream revisions are dropped wholesale past this many streams.
 constexpr size_t kMaxCachedStreams = 1 << 20;
 
@@ -66,6 +67,81 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
       absl::StrCat(what, ": ", s.ToString(), "; the storage is failing"));
 }
 
+// Subject keys in their own column family: key = subject id, value = the
+// 32-byte key, or empty once destroyed (a tombstone that stops the subject
+// from ever getting a key again). Writes are synced.
+class RocksDbSubjectKeyStore final : public SubjectKeyStore {
+ public:
+  RocksDbSubjectKeyStore(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                         std::vector<rocksdb::ColumnFamilyHandle*> all)
+      : db_(db), cf_(cf), all_(std::move(all)) {}
+
+  absl::StatusOr<std::string> GetOrCreate(absl::string_view subject) override {
+    absl::MutexLock l(&mu_);  // one creator at a time: no two keys
+    NCM_ASSIGN_OR_RETURN(std::optional<std::string> stored, Read(subject));
+    if (stored.has_value()) {
+      if (stored->empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "subject ", subject, " was forgotten; its key cannot be remade"));
+      }
+      return *stored;
+    }
+    NCM_ASSIGN_OR_RETURN(std::string key, NewSubjectKey());
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    NCM_RETURN_IF_ERROR(
+        FromRocks(db_->Put(wo, cf_, ToSlice(subject), key), "storing a key"));
+    return key;
+  }
+
+  absl::StatusOr<std::optional<std::string>> Get(
+      absl::string_view subject) override {
+    NCM_ASSIGN_OR_RETURN(std::optional<std::string> stored, Read(subject));
+    if (stored.has_value() && stored->empty()) stored.reset();
+    return stored;
+  }
+
+  // Writes the tombstone, then flushes every column family, so that no
+  // write-ahead log file keeps the old key, and compacts the key family, so
+  // that no table file keeps it.
+  absl::Status Destroy(absl::string_view subject) override {
+    absl::MutexLock l(&mu_);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    NCM_RETURN_IF_ERROR(FromRocks(db_->Put(wo, cf_, ToSlice(subject), ""),
+                                  "destroying a key"));
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    NCM_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, all_), "flushing"));
+    rocksdb::CompactRangeOptions co;
+    co.bottommost_level_compaction =
+        rocksdb::BottommostLevelCompaction::kForce;
+    return FromRocks(db_->CompactRange(co, cf_, nullptr, nullptr),
+                     "compacting the keys");
+  }
+
+ private:
+  static rocksdb::Slice ToSlice(absl::string_view s) {
+    return rocksdb::Slice(s.data(), s.size());
+  }
+  absl::StatusOr<std::optional<std::string>> Read(absl::string_view subject) {
+    std::string v;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, ToSlice(subject), &v);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    NCM_RETURN_IF_ERROR(FromRocks(s, "reading a key"));
+    if (!v.empty() && v.size() != kSubjectKeyBytes) {
+      return absl::DataLossError(
+          absl::StrCat("the key of subject ", subject, " is malformed"));
+    }
+    return std::optional<std::string>(std::move(v));
+  }
+
+  rocksdb::DB* const db_;
+  rocksdb::ColumnFamilyHandle* const cf_;
+  const std::vector<rocksdb::ColumnFamilyHandle*> all_;
+  absl::Mutex mu_;
+};
+
 class RocksDbEventStore final : public EventStore {
  public:
   RocksDbEventStore(const RocksDbOptions& options) : options_(options) {}
@@ -76,6 +152,7 @@ class RocksDbEventStore final : public EventStore {
       stopping_ = true;
     }
     if (writer_.joinable()) writer_.join();
+    keys_.reset();
     if (db_ != nullptr) {
       for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
       db_->Close().PermitUncheckedError();
@@ -124,7 +201,8 @@ class RocksDbEventStore final : public EventStore {
         {rocksdb::kDefaultColumnFamilyName, cf},
         {kLogCf, log_cf},
         {kStreamsCf, streams_cf},
-        {kEventIdsCf, ids_cf}};
+        {kEventIdsCf, ids_cf},
+        {kSubjectKeysCf, cf}};
     rocksdb::DB* db = nullptr;
     rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(db_options),
                                           options_.path, cfs, &handles_, &db);
@@ -143,6 +221,8 @@ class RocksDbEventStore final : public EventStore {
     log_ = handles_[1];
     streams_ = handles_[2];
     ids_ = handles_[3];
+    keys_ = std::make_unique<RocksDbSubjectKeyStore>(db_.get(), handles_[4],
+                                                     handles_);
 
     std::string format;
     s = db_->Get(rocksdb::ReadOptions(), handles_[0], kFormatKey, &format);
@@ -351,6 +431,8 @@ class RocksDbEventStore final : public EventStore {
     result.head_hash = chunks.back().last;
     return result;
   }
+
+  SubjectKeyStore* subject_keys() override { return keys_.get(); }
 
   uint64_t HeadPosition() const override {
     return head_.load(std::memory_order_acquire);
@@ -704,6 +786,7 @@ class RocksDbEventStore final : public EventStore {
   const RocksDbOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::unique_ptr<SubjectKeyStore> keys_;
   rocksdb::ColumnFamilyHandle* log_ = nullptr;
   rocksdb::ColumnFamilyHandle* streams_ = nullptr;
   rocksdb::ColumnFamilyHandle* ids_ = nullptr;

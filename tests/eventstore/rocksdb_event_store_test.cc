@@ -1,5 +1,8 @@
 // Behaviour of the RocksDB store beyond the shared contract: persistence,
 // exclusive opening and tamper evidence on the stored bytes.
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -55,7 +58,8 @@ void Tamper(const std::string& path, uint64_t position,
       {rocksdb::kDefaultColumnFamilyName, {}},
       {"log", {}},
       {"streams", {}},
-      {"event_ids", {}}};
+      {"event_ids", {}},
+      {"subject_keys", {}}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   ASSERT_TRUE(rocksdb::DB::Open(opts, path, cfs, &handles, &db).ok());
@@ -192,6 +196,69 @@ TEST(RocksDbEventStoreTest, VerificationSpansChunkBoundaries) {
   ASSERT_THAT(v, IsOk());
   EXPECT_FALSE(v->ok);
   EXPECT_EQ(v->first_bad_position, 15001u);
+}
+
+}  // namespace
+}  // namespace ncm::eventstore
+
+namespace ncm::eventstore {
+namespace {
+
+// True when any file under `dir` contains `needle`.
+bool AnyFileContains(const std::string& dir, const std::string& needle) {
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!f.is_regular_file()) continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)),
+                      std::istreambuf_iterator<char>());
+    if (bytes.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(RocksDbSubjectKeysTest, KeysPersistAndADestroyedKeyLeavesNoCopyOnDisk) {
+  ncm::testing::TempDir dir;
+  std::string key, other;
+  {
+    auto store = Open(dir.path());
+    Fill(store.get(), 20);
+    auto k = store->subject_keys()->GetOrCreate("person-1");
+    ASSERT_THAT(k, IsOk());
+    EXPECT_EQ(k->size(), kSubjectKeyBytes);
+    key = *k;
+    auto again = store->subject_keys()->GetOrCreate("person-1");
+    ASSERT_THAT(again, IsOk());
+    EXPECT_EQ(*again, key);
+    auto o = store->subject_keys()->GetOrCreate("person-2");
+    ASSERT_THAT(o, IsOk());
+    other = *o;
+    EXPECT_NE(other, key);
+  }
+  auto store = Open(dir.path());
+  auto k = store->subject_keys()->Get("person-1");
+  ASSERT_THAT(k, IsOk());
+  ASSERT_TRUE(k->has_value());
+  EXPECT_EQ(**k, key);
+  EXPECT_TRUE(AnyFileContains(dir.path(), key));
+
+  ASSERT_THAT(store->subject_keys()->Destroy("person-1"), IsOk());
+  ASSERT_THAT(store->subject_keys()->Destroy("person-1"), IsOk());
+  k = store->subject_keys()->Get("person-1");
+  ASSERT_THAT(k, IsOk());
+  EXPECT_FALSE(k->has_value());
+  EXPECT_THAT(store->subject_keys()->GetOrCreate("person-1"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("forgotten")));
+  EXPECT_FALSE(AnyFileContains(dir.path(), key));
+  // The other subject, and the log, are untouched.
+  auto o = store->subject_keys()->Get("person-2");
+  ASSERT_THAT(o, IsOk());
+  ASSERT_TRUE(o->has_value());
+  EXPECT_EQ(**o, other);
+  auto v = store->VerifyChain(0, 0);
+  ASSERT_THAT(v, IsOk());
+  EXPECT_TRUE(v->ok);
+  EXPECT_EQ(v->verified_count, 20u);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "ncm/eventstore/subject_keys.h"
 
 namespace ncm::eventstore {
 
@@ -241,6 +242,10 @@ class EventStore {
   // called.
   virtual uint64_t AddCommitListener(CommitListener listener) = 0;
   virtual void RemoveCommitListener(uint64_t id) = 0;
+
+  // The per-subject keys kept beside this log, outside its hash chain.
+  // Lives as long as the store.
+  virtual SubjectKeyStore* subject_keys() = 0;
 };
 
 // Limits enforced on every append and read.
