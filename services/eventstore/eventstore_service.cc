@@ -191,12 +191,6 @@ void ToProto(const es::AppendResult& r, pb::AppendResponse* out) {
 
 }  // namespace
 
-grpc::Status ToGrpcStatus(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
-                      std::string(s.message()));
-}
-
 void ToProto(const es::RecordedEvent& e, pb::RecordedEvent* out) {
   out->set_position(e.position);
   out->set_stream_id(e.stream_id);

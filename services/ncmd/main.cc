@@ -19,6 +19,10 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "host:port to serve gRPC on; port 0 picks a free port.");
 ABSL_FLAG(int, shutdown_grace_seconds, 10,
           "How long SIGTERM/SIGINT waits for in-flight calls.");
+ABSL_FLAG(std::string, time_zone, "Africa/Nairobi",
+          "IANA time zone in which \"today\" is reckoned for domain dates.");
+ABSL_FLAG(std::string, counties_file, "",
+          "CSV of code,name for the county list; empty: Kenya's 47 counties.");
 
 namespace {
 
@@ -57,6 +61,12 @@ int main(int argc, char** argv) {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   if (options.data_dir.empty()) {
     Log("error", "--data_dir must name a folder");
+    return 2;
+  }
+  options.counties_file = absl::GetFlag(FLAGS_counties_file);
+  if (!absl::LoadTimeZone(absl::GetFlag(FLAGS_time_zone), &options.time_zone)) {
+    Log("error", "unknown --time_zone; give an IANA name such as Africa/Nairobi",
+        absl::StrCat("time_zone=", absl::GetFlag(FLAGS_time_zone)));
     return 2;
   }
   auto server = ncm::ncmd::StartServer(options);

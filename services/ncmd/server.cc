@@ -11,6 +11,10 @@
 #include "ncm/eventstore/rocksdb_event_store.h"
 #include "ncm/eventstore/status_macros.h"
 #include "ncm/services/eventstore_service.h"
+#include "ncm/services/raw_service.h"
+#include "ncm/stakeholders/counties.h"
+#include "ncm/stakeholders/handler.h"
+#include "ncm/stakeholders/service.h"
 
 namespace ncm::ncmd {
 namespace {
@@ -75,6 +79,20 @@ class ServerImpl final : public Server {
     }
     eventstore_service_ = std::make_unique<services::EventStoreService>(
         store_.get(), options.limits);
+    if (!options.counties_file.empty()) {
+      NCM_ASSIGN_OR_RETURN(counties_,
+                           stakeholders::CountyList::Load(options.counties_file));
+    } else {
+      counties_ = stakeholders::CountyList::Kenya();
+    }
+    services::Clock clock;
+    clock.zone = options.time_zone;
+    workers_ = std::make_unique<services::WorkerPool>(options.worker_threads);
+    stakeholders_ = std::make_unique<stakeholders::StakeholdersHandler>(
+        store_.get(), &counties_, clock);
+    stakeholders_service_ = std::make_unique<stakeholders::StakeholdersService>(
+        stakeholders_.get(), workers_.get());
+    NCM_RETURN_IF_ERROR(stakeholders_service_->CheckComplete());
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -84,6 +102,7 @@ class ServerImpl final : public Server {
     builder.SetMaxReceiveMessageSize(options.max_message_bytes);
     builder.SetMaxSendMessageSize(options.max_message_bytes);
     builder.RegisterService(eventstore_service_.get());
+    builder.RegisterService(stakeholders_service_.get());
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
       return absl::UnavailableError(absl::StrCat(
@@ -115,6 +134,9 @@ class ServerImpl final : public Server {
       server_->Wait();
     }
     eventstore_service_.reset();
+    workers_.reset();  // runs what is queued, then stops
+    stakeholders_service_.reset();
+    stakeholders_.reset();
     store_.reset();  // drains the writer and closes RocksDB
     absl::MutexLock l(&mu_);
     done_ = true;
@@ -130,6 +152,10 @@ class ServerImpl final : public Server {
   int port_ = 0;
   std::unique_ptr<eventstore::EventStore> store_;
   std::unique_ptr<services::EventStoreService> eventstore_service_;
+  stakeholders::CountyList counties_;
+  std::unique_ptr<services::WorkerPool> workers_;
+  std::unique_ptr<stakeholders::StakeholdersHandler> stakeholders_;
+  std::unique_ptr<stakeholders::StakeholdersService> stakeholders_service_;
   std::unique_ptr<grpc::Server> server_;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "ncm/eventstore/event_store.h"
 
@@ -21,6 +22,12 @@ struct ServerOptions {
   eventstore::Limits limits;
   // Largest gRPC message accepted, in bytes.
   int max_message_bytes = 32 << 20;
+  // County list (code,name CSV); empty means Kenya's 47 counties.
+  std::string counties_file;
+  // Time zone in which "today" is reckoned for domain dates.
+  absl::TimeZone time_zone = absl::UTCTimeZone();
+  // Threads that run the domain services' commands and queries.
+  int worker_threads = 16;
 };
 
 class Server {

@@ -1,0 +1,183 @@
+// The command side shared by every domain service: a command's context,
+// events encoded as protobuf messages, aggregates loaded by folding their
+// stream, and the validate -> load -> decide -> append loop with
+// optimistic concurrency and command-id idempotency.
+#ifndef NCM_SERVICES_COMMAND_H_
+#define NCM_SERVICES_COMMAND_H_
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "ncm/common/v1/common.pb.h"
+#include "ncm/eventstore/event_store.h"
+#include "ncm/eventstore/status_macros.h"
+#include "ncm/services/dates.h"
+
+namespace ncm::services {
+
+namespace es = ::ncm::eventstore;
+
+// What every command carries besides its own fields, checked.
+struct CommandContext {
+  std::string command_id;   // may be empty
+  absl::CivilDay occurred_on;
+  std::string correlation_id;
+  std::string actor;        // principal id; empty means anonymous
+};
+
+// Checks CommandOptions: the command id's form, and occurred_on a real day
+// not after today (unset: today). INVALID_ARGUMENT naming the field.
+absl::StatusOr<CommandContext> MakeContext(
+    const ncm::common::v1::CommandOptions& options, const Clock& clock,
+    std::string actor);
+
+// The envelope fields an aggregate may look at while folding.
+struct EventMeta {
+  uint64_t revision = 0;
+  uint64_t position = 0;
+  absl::CivilDay occurred_on;
+  absl::Time recorded_at;
+  std::string actor;
+  std::string command_id;
+};
+
+// The result of a command.
+struct Outcome {
+  std::string aggregate_id;
+  uint64_t revision = 0;
+  uint64_t position = 0;
+  bool replayed = false;
+};
+void ToProto(const Outcome& o, ncm::common::v1::CommandResult* out);
+
+// Events of an aggregate are the members of a oneof in a wrapper message
+// (e.g. OrganisationEvent). An event is recorded with the member message's
+// full name as its type and the member's bytes as its payload.
+//
+// Encodes the wrapper's set member. REQUIRES: exactly one member is set.
+es::ProposedEvent EncodeEvent(const google::protobuf::Message& wrapper);
+// Sets the member of `wrapper` whose message type is e.event_type.
+// DATA_LOSS when the type is not one of the wrapper's or the payload does
+// not parse.
+absl::Status DecodeEvent(const es::RecordedEvent& e,
+                         google::protobuf::Message* wrapper);
+
+// Every event of `stream_id` in order; empty when the stream has none.
+absl::StatusOr<std::vector<es::RecordedEvent>> ReadWholeStream(
+    es::EventStore* store, const std::string& stream_id);
+
+template <typename State>
+struct Loaded {
+  State state;
+  std::optional<uint64_t> revision;  // nullopt: the stream does not exist
+  uint64_t position = 0;             // of the last event
+  // Command id -> the result of the command that recorded it here.
+  absl::flat_hash_map<std::string, Outcome> commands;
+};
+
+// Folds a stream with apply(const Wrapper&, const EventMeta&, State*).
+template <typename Wrapper, typename State, typename Apply>
+absl::StatusOr<Loaded<State>> LoadAggregate(es::EventStore* store,
+                                            const std::string& stream_id,
+                                            const std::string& aggregate_id,
+                                            Apply apply) {
+  NCM_ASSIGN_OR_RETURN(std::vector<es::RecordedEvent> events,
+                       ReadWholeStream(store, stream_id));
+  Loaded<State> out;
+  Wrapper w;
+  for (const es::RecordedEvent& e : events) {
+    w.Clear();
+    NCM_RETURN_IF_ERROR(DecodeEvent(e, &w));
+    EventMeta meta{e.revision, e.position, TimeToDay(e.occurred_at),
+                   e.recorded_at, e.actor, e.command_id};
+    apply(w, meta, &out.state);
+    out.revision = e.revision;
+    out.position = e.position;
+    if (!e.command_id.empty()) {
+      out.commands[e.command_id] =
+          Outcome{aggregate_id, e.revision, e.position, true};
+    }
+  }
+  return out;
+}
+
+// What a decision records: events for the aggregate's own stream, and
+// events for other streams (e.g. a uniqueness claim) with their own
+// expectations, all in one atomic append.
+template <typename Wrapper>
+struct Decision {
+  std::vector<Wrapper> events;
+  std::vector<es::StreamWrite> others;  // ids and envelope filled in later
+};
+
+// Fills the envelope of a command's events: ids derived from the command
+// id (so that a retry proposes the very same events) or random, the
+// domain date, the command and correlation ids.
+void StampEvents(const CommandContext& ctx, es::AppendRequest* request);
+
+// Appends and maps the store's answer for the aggregate's stream (the first
+// in `request`) to an Outcome.
+absl::StatusOr<Outcome> AppendDecision(es::EventStore* store,
+                                       const std::string& aggregate_id,
+                                       es::AppendRequest request);
+
+inline constexpr int kMaxCommandAttempts = 5;
+
+// Runs a command on one aggregate: load by folding, decide, append with the
+// exact revision read; on a concurrency conflict (ABORTED) load and decide
+// again, at most kMaxCommandAttempts times. A command id already recorded
+// in the stream returns its first result without deciding again.
+// decide(const Loaded<State>&) -> absl::StatusOr<Decision<Wrapper>>.
+// A decision without events writes nothing and returns the current revision.
+template <typename Wrapper, typename State, typename Apply, typename Decide>
+absl::StatusOr<Outcome> Execute(es::EventStore* store,
+                                const std::string& stream_id,
+                                const std::string& aggregate_id,
+                                const CommandContext& ctx, Apply apply,
+                                Decide decide) {
+  absl::Status last;
+  for (int attempt = 0; attempt < kMaxCommandAttempts; ++attempt) {
+    NCM_ASSIGN_OR_RETURN(
+        Loaded<State> loaded,
+        (LoadAggregate<Wrapper, State>(store, stream_id, aggregate_id, apply)));
+    if (!ctx.command_id.empty()) {
+      auto it = loaded.commands.find(ctx.command_id);
+      if (it != loaded.commands.end()) return it->second;
+    }
+    NCM_ASSIGN_OR_RETURN(Decision<Wrapper> d, decide(loaded));
+    if (d.events.empty()) {
+      return Outcome{aggregate_id, loaded.revision.value_or(0),
+                     loaded.position, false};
+    }
+    es::AppendRequest req;
+    req.actor = ctx.actor;
+    es::StreamWrite& mine = req.streams.emplace_back();
+    mine.stream_id = stream_id;
+    mine.expected = loaded.revision.has_value()
+                        ? es::ExpectedRevision::Exact(*loaded.revision)
+                        : es::ExpectedRevision::NoStream();
+    for (const Wrapper& w : d.events) mine.events.push_back(EncodeEvent(w));
+    for (es::StreamWrite& o : d.others) req.streams.push_back(std::move(o));
+    StampEvents(ctx, &req);
+    absl::StatusOr<Outcome> r = AppendDecision(store, aggregate_id, std::move(req));
+    if (r.ok() || r.status().code() != absl::StatusCode::kAborted) return r;
+    last = r.status();
+  }
+  return absl::AbortedError(absl::StrCat(
+      "the ", aggregate_id, " record kept changing while this command ran (",
+      kMaxCommandAttempts, " attempts; last: ", last.message(),
+      "); retry the command"));
+}
+
+}  // namespace ncm::services
+
+#endif  // NCM_SERVICES_COMMAND_H_

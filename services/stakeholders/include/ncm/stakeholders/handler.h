@@ -1,0 +1,79 @@
+// The stakeholders command handler: validate -> load the aggregate by
+// folding its stream -> decide (domain.h) -> append with the revision read,
+// plus reads of the current state. Thread-safe; blocking (each command
+// waits for its append to be durable).
+#ifndef NCM_STAKEHOLDERS_HANDLER_H_
+#define NCM_STAKEHOLDERS_HANDLER_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "ncm/eventstore/event_store.h"
+#include "ncm/services/command.h"
+#include "ncm/services/dates.h"
+#include "ncm/stakeholders/counties.h"
+#include "ncm/stakeholders/domain.h"
+#include "ncm/stakeholders/v1/stakeholders.pb.h"
+
+namespace ncm::stakeholders {
+
+using services::Outcome;
+
+class StakeholdersHandler {
+ public:
+  // REQUIRES: `store` and `counties` outlive the handler.
+  StakeholdersHandler(eventstore::EventStore* store, const CountyList* counties,
+                      services::Clock clock = {});
+
+  // `actor` is the principal making the change ("" = anonymous).
+  absl::StatusOr<Outcome> RegisterOrganisation(
+      const pb::RegisterOrganisationRequest& r, const std::string& actor);
+  absl::StatusOr<Outcome> AmendOrganisation(
+      const pb::AmendOrganisationRequest& r, const std::string& actor);
+  absl::StatusOr<Outcome> ChangeMembershipRole(
+      const pb::ChangeMembershipRoleRequest& r, const std::string& actor);
+  absl::StatusOr<Outcome> SuspendMembership(const pb::MembershipChangeRequest& r,
+                                            const std::string& actor);
+  absl::StatusOr<Outcome> ReinstateMembership(
+      const pb::MembershipChangeRequest& r, const std::string& actor);
+  absl::StatusOr<Outcome> WithdrawMembership(
+      const pb::MembershipChangeRequest& r, const std::string& actor);
+  absl::StatusOr<pb::AppointFocalPointResponse> AppointFocalPoint(
+      const pb::AppointFocalPointRequest& r, const std::string& actor);
+  absl::StatusOr<Outcome> EndFocalPointAppointment(
+      const pb::EndFocalPointAppointmentRequest& r, const std::string& actor);
+  absl::StatusOr<Outcome> RectifyPerson(const pb::RectifyPersonRequest& r,
+                                        const std::string& actor);
+  absl::StatusOr<Outcome> ForgetPerson(const pb::ForgetPersonRequest& r,
+                                       const std::string& actor);
+  absl::StatusOr<Outcome> CreateWorkingGroup(
+      const pb::CreateWorkingGroupRequest& r, const std::string& actor);
+  absl::StatusOr<Outcome> AddWorkingGroupMember(
+      const pb::WorkingGroupMemberRequest& r, const std::string& actor);
+  absl::StatusOr<Outcome> RemoveWorkingGroupMember(
+      const pb::WorkingGroupMemberRequest& r, const std::string& actor);
+
+  absl::StatusOr<pb::Organisation> GetOrganisation(const std::string& id);
+  absl::StatusOr<pb::Person> GetPerson(const std::string& id);
+  absl::StatusOr<pb::WorkingGroup> GetWorkingGroup(const std::string& id);
+  pb::ListCountiesResponse ListCounties() const;
+
+  // Folded states, for other services' checks (e.g. a resolution's lead
+  // organisation must be registered and not withdrawn).
+  absl::StatusOr<OrganisationState> LoadOrganisation(const std::string& id);
+
+ private:
+  absl::StatusOr<Outcome> OnOrganisation(
+      const std::string& id, const services::CommandContext& ctx,
+      const std::function<absl::StatusOr<OrganisationEvents>(
+          const OrganisationState&)>& decide);
+  absl::StatusOr<pb::Person> PersonView(const std::string& id);
+
+  eventstore::EventStore* const store_;
+  const CountyList* const counties_;
+  const services::Clock clock_;
+};
+
+}  // namespace ncm::stakeholders
+
+#endif  // NCM_STAKEHOLDERS_HANDLER_H_

@@ -1,0 +1,503 @@
+#include "ncm/stakeholders/handler.h"
+
+#include <optional>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "ncm/eventstore/status_macros.h"
+#include "ncm/services/ids.h"
+#include "ncm/services/personal_data.h"
+
+namespace ncm::stakeholders {
+
+namespace es = ::ncm::eventstore;
+using services::CheckUuid;
+using services::CommandContext;
+using services::Decision;
+using services::DeriveUuid;
+using services::EncodeEvent;
+using services::Execute;
+using services::LoadAggregate;
+using services::Loaded;
+using services::NewUuid;
+
+namespace {
+
+struct ApplyFn {
+  template <typename E, typename S>
+  void operator()(const E& e, const EventMeta& m, S* s) const {
+    Apply(e, m, s);
+  }
+};
+
+template <typename W, typename S>
+absl::StatusOr<Loaded<S>> Load(es::EventStore* store, const std::string& stream,
+                               const std::string& id) {
+  return LoadAggregate<W, S>(store, stream, id, ApplyFn());
+}
+
+// A new aggregate's id: derived from the command id, so that a retry names
+// the same aggregate, or random.
+std::string NewAggregateId(const CommandContext& ctx, absl::string_view kind,
+                           absl::string_view scope = "") {
+  return ctx.command_id.empty()
+             ? NewUuid()
+             : DeriveUuid({kind, scope, ctx.command_id});
+}
+
+template <typename W>
+es::StreamWrite Write(const std::string& stream,
+                      std::optional<uint64_t> revision,
+                      const std::vector<W>& events) {
+  es::StreamWrite w;
+  w.stream_id = stream;
+  w.expected = revision.has_value() ? es::ExpectedRevision::Exact(*revision)
+                                    : es::ExpectedRevision::NoStream();
+  for (const W& e : events) w.events.push_back(EncodeEvent(e));
+  return w;
+}
+
+// The write that claims `acronym` for `org`, if it is not already held by
+// it. ALREADY_EXISTS when another active organisation holds it.
+absl::StatusOr<std::optional<es::StreamWrite>> ClaimAcronym(
+    es::EventStore* store, const std::string& acronym, const std::string& org) {
+  const std::string stream = AcronymStream(acronym);
+  NCM_ASSIGN_OR_RETURN(auto loaded,
+                       (Load<pb::AcronymEvent, AcronymState>(store, stream, "")));
+  NCM_ASSIGN_OR_RETURN(std::vector<pb::AcronymEvent> events,
+                       DecideClaimAcronym(loaded.state, acronym, org));
+  if (events.empty()) return std::optional<es::StreamWrite>();
+  return std::optional<es::StreamWrite>(Write(stream, loaded.revision, events));
+}
+
+// The write that releases `acronym` if `org` holds it.
+absl::StatusOr<std::optional<es::StreamWrite>> ReleaseAcronym(
+    es::EventStore* store, const std::string& acronym, const std::string& org) {
+  const std::string stream = AcronymStream(acronym);
+  NCM_ASSIGN_OR_RETURN(auto loaded,
+                       (Load<pb::AcronymEvent, AcronymState>(store, stream, "")));
+  if (loaded.state.holder != org) return std::optional<es::StreamWrite>();
+  pb::AcronymEvent e;
+  e.mutable_released()->set_acronym(acronym);
+  e.mutable_released()->set_organisation_id(org);
+  return std::optional<es::StreamWrite>(
+      Write(stream, loaded.revision, std::vector<pb::AcronymEvent>{e}));
+}
+
+template <typename W>
+absl::StatusOr<Decision<W>> Decided(absl::StatusOr<std::vector<W>> events) {
+  if (!events.ok()) return events.status();
+  Decision<W> d;
+  d.events = std::move(*events);
+  return d;
+}
+
+}  // namespace
+
+StakeholdersHandler::StakeholdersHandler(es::EventStore* store,
+                                         const CountyList* counties,
+                                         services::Clock clock)
+    : store_(store), counties_(counties), clock_(std::move(clock)) {}
+
+absl::StatusOr<Outcome> StakeholdersHandler::OnOrganisation(
+    const std::string& id, const CommandContext& ctx,
+    const std::function<absl::StatusOr<OrganisationEvents>(
+        const OrganisationState&)>& decide) {
+  NCM_RETURN_IF_ERROR(CheckUuid(id, "organisation_id"));
+  return Execute<pb::OrganisationEvent, OrganisationState>(
+      store_, OrganisationStream(id), id, ctx, ApplyFn(),
+      [&](const Loaded<OrganisationState>& l) {
+        return Decided(decide(l.state));
+      });
+}
+
+absl::StatusOr<Outcome> StakeholdersHandler::RegisterOrganisation(
+    const pb::RegisterOrganisationRequest& r, const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  const std::string id = NewAggregateId(ctx, "organisation");
+  return Execute<pb::OrganisationEvent, OrganisationState>(
+      store_, OrganisationStream(id), id, ctx, ApplyFn(),
+      [&](const Loaded<OrganisationState>& l)
+          -> absl::StatusOr<Decision<pb::OrganisationEvent>> {
+        NCM_ASSIGN_OR_RETURN(
+            auto d, Decided(DecideRegister(l.state, id, r.profile(), r.role(),
+                                           *counties_)));
+        NCM_ASSIGN_OR_RETURN(
+            auto claim,
+            ClaimAcronym(store_, d.events[0].registered().profile().acronym(),
+                         id));
+        if (claim.has_value()) d.others.push_back(std::move(*claim));
+        return d;
+      });
+}
+
+absl::StatusOr<Outcome> StakeholdersHandler::AmendOrganisation(
+    const pb::AmendOrganisationRequest& r, const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  const std::string& id = r.organisation_id();
+  NCM_RETURN_IF_ERROR(CheckUuid(id, "organisation_id"));
+  std::vector<std::string> mask(r.update_mask().begin(), r.update_mask().end());
+  return Execute<pb::OrganisationEvent, OrganisationState>(
+      store_, OrganisationStream(id), id, ctx, ApplyFn(),
+      [&](const Loaded<OrganisationState>& l)
+          -> absl::StatusOr<Decision<pb::OrganisationEvent>> {
+        NCM_ASSIGN_OR_RETURN(auto d, Decided(DecideAmend(l.state, r.profile(),
+                                                         mask, *counties_)));
+        if (d.events.empty()) return d;
+        const std::string& before = l.state.profile.acronym();
+        const std::string& after = d.events[0].amended().profile().acronym();
+        if (AcronymStream(before) != AcronymStream(after) &&
+            l.state.status != pb::WITHDRAWN) {
+          NCM_ASSIGN_OR_RETURN(auto claim, ClaimAcronym(store_, after, id));
+          NCM_ASSIGN_OR_RETURN(auto release, ReleaseAcronym(store_, before, id));
+          if (claim.has_value()) d.others.push_back(std::move(*claim));
+          if (release.has_value()) d.others.push_back(std::move(*release));
+        }
+        return d;
+      });
+}
+
+absl::StatusOr<Outcome> StakeholdersHandler::ChangeMembershipRole(
+    const pb::ChangeMembershipRoleRequest& r, const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  return OnOrganisation(r.organisation_id(), ctx,
+                        [&](const OrganisationState& s) {
+                          return DecideChangeRole(s, r.role(), ctx.occurred_on);
+                        });
+}
+
+absl::StatusOr<Outcome> StakeholdersHandler::SuspendMembership(
+    const pb::MembershipChangeRequest& r, const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  return OnOrganisation(r.organisation_id(), ctx,
+                        [&](const OrganisationState& s) {
+                          return DecideSuspend(s, r.reason(), ctx.occurred_on);
+                        });
+}
+
+absl::StatusOr<Outcome> StakeholdersHandler::ReinstateMembership(
+    const pb::MembershipChangeRequest& r, const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  const std::string& id = r.organisation_id();
+  NCM_RETURN_IF_ERROR(CheckUuid(id, "organisation_id"));
+  return Execute<pb::OrganisationEvent, OrganisationState>(
+      store_, OrganisationStream(id), id, ctx, ApplyFn(),
+      [&](const Loaded<OrganisationState>& l)
+          -> absl::StatusOr<Decision<pb::OrganisationEvent>> {
+        NCM_ASSIGN_OR_RETURN(
+            auto d,
+            Decided(DecideReinstate(l.state, r.reason(), ctx.occurred_on)));
+        if (l.state.status == pb::WITHDRAWN) {  // re-admitted: reclaim
+          NCM_ASSIGN_OR_RETURN(
+              auto claim, ClaimAcronym(store_, l.state.profile.acronym(), id));
+          if (claim.has_value()) d.others.push_back(std::move(*claim));
+        }
+        return d;
+      });
+}
+
+absl::StatusOr<Outcome> StakeholdersHandler::WithdrawMembership(
+    const pb::MembershipChangeRequest& r, const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  const std::string& id = r.organisation_id();
+  NCM_RETURN_IF_ERROR(CheckUuid(id, "organisation_id"));
+  return Execute<pb::OrganisationEvent, OrganisationState>(
+      store_, OrganisationStream(id), id, ctx, ApplyFn(),
+      [&](const Loaded<OrganisationState>& l)
+          -> absl::StatusOr<Decision<pb::OrganisationEvent>> {
+        NCM_ASSIGN_OR_RETURN(
+            auto d,
+            Decided(DecideWithdraw(l.state, r.reason(), ctx.occurred_on)));
+        NCM_ASSIGN_OR_RETURN(
+            auto release, ReleaseAcronym(store_, l.state.profile.acronym(), id));
+        if (release.has_value()) d.others.push_back(std::move(*release));
+        return d;
+      });
+}
+
+absl::StatusOr<pb::AppointFocalPointResponse>
+StakeholdersHandler::AppointFocalPoint(const pb::AppointFocalPointRequest& r,
+                                       const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  const std::string& org = r.organisation_id();
+  NCM_RETURN_IF_ERROR(CheckUuid(org, "organisation_id"));
+  std::string person_id;
+  std::optional<pb::PersonDetails> details;
+  switch (r.person_case()) {
+    case pb::AppointFocalPointRequest::kPersonId:
+      person_id = r.person_id();
+      NCM_RETURN_IF_ERROR(CheckUuid(person_id, "person_id"));
+      break;
+    case pb::AppointFocalPointRequest::kNewPerson: {
+      NCM_ASSIGN_OR_RETURN(details,
+                           ValidatePersonDetails(r.new_person(), "new_person"));
+      person_id = NewAggregateId(ctx, "person", org);
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError(
+          "say who is appointed: person_id of a registered person, or "
+          "new_person with their details");
+  }
+  const std::string appointment_id = NewAggregateId(ctx, "appointment", org);
+  std::optional<ncm::common::v1::Sealed> sealed;  // sealed once, if needed
+  NCM_ASSIGN_OR_RETURN(
+      Outcome out,
+      (Execute<pb::OrganisationEvent, OrganisationState>(
+          store_, OrganisationStream(org), org, ctx, ApplyFn(),
+          [&](const Loaded<OrganisationState>& l)
+              -> absl::StatusOr<Decision<pb::OrganisationEvent>> {
+            Decision<pb::OrganisationEvent> d;
+            PersonState person;
+            if (details.has_value()) {
+              person.exists = true;
+              person.person_id = person_id;
+            } else {
+              NCM_ASSIGN_OR_RETURN(auto p, (Load<pb::PersonEvent, PersonState>(
+                                               store_, PersonStream(person_id),
+                                               person_id)));
+              person = std::move(p.state);
+              person.person_id = person_id;
+            }
+            NCM_ASSIGN_OR_RETURN(d.events,
+                                 DecideAppoint(l.state, appointment_id, person,
+                                               r.kind(), ctx.occurred_on));
+            if (details.has_value()) {
+              if (!sealed.has_value()) {
+                NCM_ASSIGN_OR_RETURN(
+                    sealed, services::Seal(store_->subject_keys(), person_id,
+                                           details->SerializeAsString()));
+              }
+              NCM_ASSIGN_OR_RETURN(
+                  auto reg, DecideRegisterPerson(PersonState{}, person_id,
+                                                 *sealed));
+              d.others.push_back(
+                  Write(PersonStream(person_id), std::nullopt, reg));
+            }
+            return d;
+          })));
+  pb::AppointFocalPointResponse resp;
+  ToProto(out, resp.mutable_result());
+  resp.set_appointment_id(appointment_id);
+  resp.set_person_id(person_id);
+  return resp;
+}
+
+absl::StatusOr<Outcome> StakeholdersHandler::EndFocalPointAppointment(
+    const pb::EndFocalPointAppointmentRequest& r, const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  NCM_RETURN_IF_ERROR(CheckUuid(r.appointment_id(), "appointment_id"));
+  return OnOrganisation(r.organisation_id(), ctx,
+                        [&](const OrganisationState& s) {
+                          return DecideEndAppointment(s, r.appointment_id(),
+                                                      r.reason(),
+                                                      ctx.occurred_on);
+                        });
+}
+
+absl::StatusOr<Outcome> StakeholdersHandler::RectifyPerson(
+    const pb::RectifyPersonRequest& r, const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  const std::string& id = r.person_id();
+  NCM_RETURN_IF_ERROR(CheckUuid(id, "person_id"));
+  NCM_ASSIGN_OR_RETURN(pb::PersonDetails details,
+                       ValidatePersonDetails(r.details(), "details"));
+  return Execute<pb::PersonEvent, PersonState>(
+      store_, PersonStream(id), id, ctx, ApplyFn(),
+      [&](const Loaded<PersonState>& l)
+          -> absl::StatusOr<Decision<pb::PersonEvent>> {
+        // Refusals first, so that nothing is sealed for a refused command.
+        NCM_RETURN_IF_ERROR(DecideRectifyPerson(l.state, {}).status());
+        NCM_ASSIGN_OR_RETURN(
+            auto sealed, services::Seal(store_->subject_keys(), id,
+                                        details.SerializeAsString()));
+        return Decided(DecideRectifyPerson(l.state, sealed));
+      });
+}
+
+absl::StatusOr<Outcome> StakeholdersHandler::ForgetPerson(
+    const pb::ForgetPersonRequest& r, const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  const std::string& id = r.person_id();
+  NCM_RETURN_IF_ERROR(CheckUuid(id, "person_id"));
+  return Execute<pb::PersonEvent, PersonState>(
+      store_, PersonStream(id), id, ctx, ApplyFn(),
+      [&](const Loaded<PersonState>& l)
+          -> absl::StatusOr<Decision<pb::PersonEvent>> {
+        NCM_ASSIGN_OR_RETURN(auto d,
+                             Decided(DecideForgetPerson(l.state, r.reason())));
+        // The key goes first: should the append then fail, the details are
+        // already unreadable, and a retry records the erasure.
+        NCM_RETURN_IF_ERROR(store_->subject_keys()->Destroy(id));
+        return d;
+      });
+}
+
+absl::StatusOr<Outcome> StakeholdersHandler::CreateWorkingGroup(
+    const pb::CreateWorkingGroupRequest& r, const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  const std::string id = NewAggregateId(ctx, "workinggroup");
+  std::vector<std::string> areas(r.thematic_areas().begin(),
+                                 r.thematic_areas().end());
+  return Execute<pb::WorkingGroupEvent, WorkingGroupState>(
+      store_, WorkingGroupStream(id), id, ctx, ApplyFn(),
+      [&](const Loaded<WorkingGroupState>& l) {
+        return Decided(
+            DecideCreateWorkingGroup(l.state, id, r.name(), r.mandate(), areas));
+      });
+}
+
+absl::StatusOr<Outcome> StakeholdersHandler::AddWorkingGroupMember(
+    const pb::WorkingGroupMemberRequest& r, const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  const std::string& id = r.working_group_id();
+  NCM_RETURN_IF_ERROR(CheckUuid(id, "working_group_id"));
+  NCM_RETURN_IF_ERROR(CheckUuid(r.organisation_id(), "organisation_id"));
+  return Execute<pb::WorkingGroupEvent, WorkingGroupState>(
+      store_, WorkingGroupStream(id), id, ctx, ApplyFn(),
+      [&](const Loaded<WorkingGroupState>& l)
+          -> absl::StatusOr<Decision<pb::WorkingGroupEvent>> {
+        NCM_ASSIGN_OR_RETURN(OrganisationState org,
+                             LoadOrganisation(r.organisation_id()));
+        return Decided(DecideAddMember(l.state, org));
+      });
+}
+
+absl::StatusOr<Outcome> StakeholdersHandler::RemoveWorkingGroupMember(
+    const pb::WorkingGroupMemberRequest& r, const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  const std::string& id = r.working_group_id();
+  NCM_RETURN_IF_ERROR(CheckUuid(id, "working_group_id"));
+  NCM_RETURN_IF_ERROR(CheckUuid(r.organisation_id(), "organisation_id"));
+  return Execute<pb::WorkingGroupEvent, WorkingGroupState>(
+      store_, WorkingGroupStream(id), id, ctx, ApplyFn(),
+      [&](const Loaded<WorkingGroupState>& l) {
+        return Decided(
+            DecideRemoveMember(l.state, r.organisation_id(), r.reason()));
+      });
+}
+
+// ------------------------------------------------------------------ reads
+
+absl::StatusOr<OrganisationState> StakeholdersHandler::LoadOrganisation(
+    const std::string& id) {
+  NCM_RETURN_IF_ERROR(CheckUuid(id, "organisation_id"));
+  NCM_ASSIGN_OR_RETURN(auto l, (Load<pb::OrganisationEvent, OrganisationState>(
+                                   store_, OrganisationStream(id), id)));
+  return std::move(l.state);
+}
+
+absl::StatusOr<pb::Person> StakeholdersHandler::PersonView(
+    const std::string& id) {
+  NCM_ASSIGN_OR_RETURN(auto l, (Load<pb::PersonEvent, PersonState>(
+                                   store_, PersonStream(id), id)));
+  if (!l.state.exists) {
+    return absl::NotFoundError(absl::StrCat("no person ", id));
+  }
+  pb::Person out;
+  out.set_person_id(id);
+  out.set_revision(l.revision.value_or(0));
+  if (l.state.forgotten) {
+    out.set_erased(true);
+    *out.mutable_forgotten_on() = services::ToProto(l.state.forgotten_on);
+    return out;
+  }
+  NCM_ASSIGN_OR_RETURN(std::optional<std::string> plain,
+                       services::Unseal(store_->subject_keys(), l.state.details));
+  if (!plain.has_value() || !out.mutable_details()->ParseFromString(*plain)) {
+    out.clear_details();
+    out.set_erased(true);
+  }
+  return out;
+}
+
+absl::StatusOr<pb::Person> StakeholdersHandler::GetPerson(
+    const std::string& id) {
+  NCM_RETURN_IF_ERROR(CheckUuid(id, "person_id"));
+  return PersonView(id);
+}
+
+absl::StatusOr<pb::Organisation> StakeholdersHandler::GetOrganisation(
+    const std::string& id) {
+  NCM_RETURN_IF_ERROR(CheckUuid(id, "organisation_id"));
+  NCM_ASSIGN_OR_RETURN(auto l, (Load<pb::OrganisationEvent, OrganisationState>(
+                                   store_, OrganisationStream(id), id)));
+  const OrganisationState& s = l.state;
+  if (!s.exists) {
+    return absl::NotFoundError(absl::StrCat("no organisation ", id));
+  }
+  pb::Organisation out;
+  out.set_organisation_id(id);
+  *out.mutable_profile() = s.profile;
+  out.set_role(s.role);
+  out.set_status(s.status);
+  *out.mutable_registered_on() = services::ToProto(s.registered_on);
+  for (const MembershipEntry& m : s.history) {
+    auto* h = out.add_membership_history();
+    *h->mutable_occurred_on() = services::ToProto(m.on);
+    h->set_status(m.status);
+    h->set_role(m.role);
+    h->set_reason(m.reason);
+  }
+  for (const Appointment& a : s.appointments) {
+    auto* f = out.add_focal_points();
+    f->set_appointment_id(a.appointment_id);
+    f->set_kind(a.kind);
+    *f->mutable_from() = services::ToProto(a.from);
+    if (a.until.has_value()) *f->mutable_until() = services::ToProto(*a.until);
+    f->set_end_reason(a.end_reason);
+    absl::StatusOr<pb::Person> p = PersonView(a.person_id);
+    if (p.ok()) {
+      *f->mutable_person() = std::move(*p);
+    } else {
+      f->mutable_person()->set_person_id(a.person_id);
+    }
+  }
+  out.set_revision(l.revision.value_or(0));
+  return out;
+}
+
+absl::StatusOr<pb::WorkingGroup> StakeholdersHandler::GetWorkingGroup(
+    const std::string& id) {
+  NCM_RETURN_IF_ERROR(CheckUuid(id, "working_group_id"));
+  NCM_ASSIGN_OR_RETURN(auto l, (Load<pb::WorkingGroupEvent, WorkingGroupState>(
+                                   store_, WorkingGroupStream(id), id)));
+  if (!l.state.exists) {
+    return absl::NotFoundError(absl::StrCat("no working group ", id));
+  }
+  pb::WorkingGroup out;
+  out.set_working_group_id(id);
+  out.set_name(l.state.name);
+  out.set_mandate(l.state.mandate);
+  for (const auto& t : l.state.thematic_areas) out.add_thematic_areas(t);
+  for (const auto& m : l.state.members) out.add_member_organisation_ids(m);
+  *out.mutable_created_on() = services::ToProto(l.state.created_on);
+  out.set_revision(l.revision.value_or(0));
+  return out;
+}
+
+pb::ListCountiesResponse StakeholdersHandler::ListCounties() const {
+  pb::ListCountiesResponse out;
+  for (const auto& [code, name] : counties_->entries()) {
+    auto* c = out.add_counties();
+    c->set_code(code);
+    c->set_name(name);
+  }
+  return out;
+}
+
+}  // namespace ncm::stakeholders
