@@ -131,9 +131,9 @@ absl::StatusOr<Outcome> AppendDecision(es::EventStore* store,
   o.aggregate_id = aggregate_id;
   o.replayed = r.idempotent_replay;
   if (!r.streams.empty()) {
-    o.revision = r.streams[0].last_revision;
-    o.position = r.streams[0].positions.empty() ? r.last_position
-                                                : r.streams[0].positions.back();
+    const es::StreamAppendResult& mine = r.streams.back();
+    o.revision = mine.last_revision;
+    o.position = mine.positions.empty() ? r.last_position : mine.positions.back();
   }
   return o;
 }

@@ -124,7 +124,7 @@ struct Decision {
 // domain date, the command and correlation ids.
 void StampEvents(const CommandContext& ctx, es::AppendRequest* request);
 
-// Appends and maps the store's answer for the aggregate's stream (the first
+// Appends and maps the store's answer for the aggregate's stream (the last
 // in `request`) to an Outcome.
 absl::StatusOr<Outcome> AppendDecision(es::EventStore* store,
                                        const std::string& aggregate_id,
@@ -158,15 +158,17 @@ absl::StatusOr<Outcome> Execute(es::EventStore* store,
       return Outcome{aggregate_id, loaded.revision.value_or(0),
                      loaded.position, false};
     }
+    // The aggregate's own stream goes last, so that its last event is the
+    // append's last position, which a retry can read back from the stream.
     es::AppendRequest req;
     req.actor = ctx.actor;
+    for (es::StreamWrite& o : d.others) req.streams.push_back(std::move(o));
     es::StreamWrite& mine = req.streams.emplace_back();
     mine.stream_id = stream_id;
     mine.expected = loaded.revision.has_value()
                         ? es::ExpectedRevision::Exact(*loaded.revision)
                         : es::ExpectedRevision::NoStream();
     for (const Wrapper& w : d.events) mine.events.push_back(EncodeEvent(w));
-    for (es::StreamWrite& o : d.others) req.streams.push_back(std::move(o));
     StampEvents(ctx, &req);
     absl::StatusOr<Outcome> r = AppendDecision(store, aggregate_id, std::move(req));
     if (r.ok() || r.status().code() != absl::StatusCode::kAborted) return r;
