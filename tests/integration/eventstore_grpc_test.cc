@@ -508,6 +508,7 @@ TEST_F(EventStoreGrpcTest, ReflectionListsTheEventStoreService) {
   for (auto& s : slices) bytes += std::string(s.begin(), s.end());
   EXPECT_THAT(bytes, HasSubstr("ncm.eventstore.v1.EventStore"));
   EXPECT_THAT(bytes, HasSubstr("grpc.health.v1.Health"));
+  EXPECT_THAT(bytes, HasSubstr("ncm.stakeholders.v1.Stakeholders"));
   call->WritesDone(reinterpret_cast<void*>(4));
   ASSERT_TRUE(cq.Next(&tag, &ok));
   grpc::Status status;
