@@ -1,7 +1,5 @@
 #include "ncm/services/eventstore_service.h"
 
-#include <deque>
-#include <thread>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -9,53 +7,12 @@
 #include "ncm/eventstore/status_macros.h"
 #include "ncm/eventstore/subscription.h"
 #include "ncm/services/raw_call.h"
+#include "ncm/services/raw_service.h"
 
 namespace ncm::services {
 
 namespace es = ::ncm::eventstore;
 namespace pb = ::ncm::eventstore::v1;
-
-// Runs queued work on one thread, so that wake-ups from the event store's
-// writer never do reads on the writer thread or block a gRPC thread.
-class Dispatcher {
- public:
-  Dispatcher() : thread_([this] { Run(); }) {}
-  ~Dispatcher() {
-    {
-      absl::MutexLock l(&mu_);
-      stop_ = true;
-    }
-    thread_.join();
-  }
-  void Post(std::function<void()> fn) {
-    absl::MutexLock l(&mu_);
-    queue_.push_back(std::move(fn));
-  }
-
- private:
-  void Run() {
-    for (;;) {
-      std::function<void()> fn;
-      {
-        absl::MutexLock l(&mu_);
-        mu_.Await(absl::Condition(
-            +[](Dispatcher* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(d->mu_) {
-              return d->stop_ || !d->queue_.empty();
-            },
-            this));
-        if (queue_.empty()) return;
-        fn = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      fn();
-    }
-  }
-
-  absl::Mutex mu_;
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
-};
 
 namespace {
 
@@ -221,7 +178,7 @@ class SubscribeReactor final
   };
 
   SubscribeReactor(es::EventStore* store, es::SubscriptionOptions options,
-                   Dispatcher* dispatcher,
+                   WorkerPool* dispatcher,
                    std::function<absl::Status(std::shared_ptr<Handle>, bool)>
                        registry)
       : dispatcher_(dispatcher),
@@ -322,7 +279,7 @@ class SubscribeReactor final
     StartWrite(&wire_);
   }
 
-  Dispatcher* const dispatcher_;
+  WorkerPool* const dispatcher_;
   std::function<absl::Status(std::shared_ptr<Handle>, bool)> registry_;
   std::shared_ptr<Handle> handle_;
   es::Subscription sub_;
@@ -344,7 +301,9 @@ EventStoreService::EventStoreService(es::EventStore* store, es::Limits limits,
     : store_(store),
       limits_(limits),
       principal_(std::move(principal)),
-      dispatcher_(std::make_unique<Dispatcher>()),
+      // One thread, so that wake-ups from the event store's writer never
+      // do reads on the writer thread or block a gRPC thread.
+      dispatcher_(std::make_unique<WorkerPool>(1)),
       subscriptions_(std::make_unique<SubscriptionRegistry>()) {}
 
 EventStoreService::~EventStoreService() { Shutdown(); }

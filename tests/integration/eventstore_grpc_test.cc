@@ -12,6 +12,7 @@
 #include "ncm/ncmd/server.h"
 #include "record_codec.h"
 #include "testing/grpc_log.h"
+#include "testing/loopback_server.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -45,12 +46,8 @@ pb::AppendRequest One(const std::string& stream,
 class EventStoreGrpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ncmd::ServerOptions o;
-    o.listen_address = "127.0.0.1:0";
-    o.data_dir = dir_.Sub("db");
-    auto s = ncmd::StartServer(o);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = std::move(*s);
+    server_ = ::ncm::testing::StartLoopbackServer(dir_.Sub("db"));
+    ASSERT_NE(server_, nullptr);
     channel_ = grpc::CreateChannel(server_->address(),
                                    grpc::InsecureChannelCredentials());
     stub_ = pb::EventStore::NewStub(channel_);

@@ -10,6 +10,7 @@
 #include "ncm/ncmd/server.h"
 #include "ncm/stakeholders/v1/stakeholders.grpc.pb.h"
 #include "testing/grpc_log.h"
+#include "testing/loopback_server.h"
 #include "testing/temp_dir.h"
 
 namespace ncm {
@@ -21,13 +22,12 @@ using ::testing::HasSubstr;
 
 class StakeholdersGrpcTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ncmd::ServerOptions o;
-    o.listen_address = "127.0.0.1:0";
-    o.data_dir = dir_.Sub("db");
-    auto s = ncmd::StartServer(o);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = std::move(*s);
+  void SetUp() override { Connect(); }
+
+  // Starts the server over the test's folder and connects the stubs.
+  void Connect() {
+    server_ = ::ncm::testing::StartLoopbackServer(dir_.Sub("db"));
+    ASSERT_NE(server_, nullptr);
     channel_ = grpc::CreateChannel(server_->address(),
                                    grpc::InsecureChannelCredentials());
     stub_ = pb::Stakeholders::NewStub(channel_);
@@ -218,15 +218,7 @@ TEST_F(StakeholdersGrpcTest, ForgottenPersonIsErasedEverywhereAndTheChainVerifie
 
   // Erased survives a restart.
   server_->Shutdown(absl::Seconds(5));
-  ncmd::ServerOptions o;
-  o.listen_address = "127.0.0.1:0";
-  o.data_dir = dir_.Sub("db");
-  auto restarted = ncmd::StartServer(o);
-  ASSERT_TRUE(restarted.ok()) << restarted.status();
-  server_ = std::move(*restarted);
-  channel_ = grpc::CreateChannel(server_->address(),
-                                 grpc::InsecureChannelCredentials());
-  stub_ = pb::Stakeholders::NewStub(channel_);
+  Connect();
   person.Clear();
   ASSERT_TRUE(Call(&pb::Stakeholders::Stub::GetPerson, gp, &person).ok());
   EXPECT_TRUE(person.erased());

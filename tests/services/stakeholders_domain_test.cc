@@ -393,6 +393,14 @@ TEST(AcronymTest, ClaimsAreExclusiveUntilReleased) {
   EXPECT_THAT(DecideClaimAcronym(a, "iom", "other"),
               StatusIs(Code::kAlreadyExists, HasSubstr(kOrg)));
   EXPECT_EQ(AcronymStream("iom"), AcronymStream("IOM"));
+  auto none = DecideReleaseAcronym(a, "IOM", "other");
+  ASSERT_THAT(none, IsOk());
+  EXPECT_TRUE(none->empty());
+  auto released = DecideReleaseAcronym(a, "IOM", kOrg);
+  ASSERT_THAT(released, IsOk());
+  ASSERT_EQ(released->size(), 1u);
+  Fold(*released, &a);
+  EXPECT_TRUE(a.holder.empty());
 }
 
 }  // namespace

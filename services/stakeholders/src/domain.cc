@@ -253,12 +253,6 @@ absl::StatusOr<std::string> Reason(const std::string& reason, bool required) {
   return CleanText(reason, "reason", 1000, required);
 }
 
-pb::OrganisationEvent Wrap(pb::MembershipSuspended e) {
-  pb::OrganisationEvent w;
-  *w.mutable_suspended() = std::move(e);
-  return w;
-}
-
 }  // namespace
 
 absl::StatusOr<pb::OrganisationProfile> ValidateProfile(
@@ -457,9 +451,9 @@ absl::StatusOr<OrganisationEvents> DecideSuspend(const OrganisationState& s,
   auto r = Reason(reason, true);
   if (!r.ok()) return r.status();
   if (absl::Status st = NotBeforeLastChange(s, on); !st.ok()) return st;
-  pb::MembershipSuspended e;
-  e.set_reason(*r);
-  return OrganisationEvents{Wrap(std::move(e))};
+  pb::OrganisationEvent e;
+  e.mutable_suspended()->set_reason(*r);
+  return OrganisationEvents{std::move(e)};
 }
 
 absl::StatusOr<OrganisationEvents> DecideReinstate(const OrganisationState& s,
@@ -708,6 +702,16 @@ absl::StatusOr<std::vector<pb::AcronymEvent>> DecideClaimAcronym(
   pb::AcronymEvent e;
   e.mutable_claimed()->set_acronym(acronym);
   e.mutable_claimed()->set_organisation_id(organisation_id);
+  return std::vector<pb::AcronymEvent>{std::move(e)};
+}
+
+absl::StatusOr<std::vector<pb::AcronymEvent>> DecideReleaseAcronym(
+    const AcronymState& s, const std::string& acronym,
+    const std::string& organisation_id) {
+  if (s.holder != organisation_id) return std::vector<pb::AcronymEvent>{};
+  pb::AcronymEvent e;
+  e.mutable_released()->set_acronym(acronym);
+  e.mutable_released()->set_organisation_id(organisation_id);
   return std::vector<pb::AcronymEvent>{std::move(e)};
 }
 

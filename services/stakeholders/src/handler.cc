@@ -58,32 +58,7 @@ es::StreamWrite Write(const std::string& stream,
   return w;
 }
 
-// The write that claims `acronym` for `org`, if it is not already held by
-// it. ALREADY_EXISTS when another active organisation holds it.
-absl::StatusOr<std::optional<es::StreamWrite>> ClaimAcronym(
-    es::EventStore* store, const std::string& acronym, const std::string& org) {
-  const std::string stream = AcronymStream(acronym);
-  NCM_ASSIGN_OR_RETURN(auto loaded,
-                       (Load<pb::AcronymEvent, AcronymState>(store, stream, "")));
-  NCM_ASSIGN_OR_RETURN(std::vector<pb::AcronymEvent> events,
-                       DecideClaimAcronym(loaded.state, acronym, org));
-  if (events.empty()) return std::optional<es::StreamWrite>();
-  return std::optional<es::StreamWrite>(Write(stream, loaded.revision, events));
-}
-
-// The write that releases `acronym` if `org` holds it.
-absl::StatusOr<std::optional<es::StreamWrite>> ReleaseAcronym(
-    es::EventStore* store, const std::string& acronym, const std::string& org) {
-  const std::string stream = AcronymStream(acronym);
-  NCM_ASSIGN_OR_RETURN(auto loaded,
-                       (Load<pb::AcronymEvent, AcronymState>(store, stream, "")));
-  if (loaded.state.holder != org) return std::optional<es::StreamWrite>();
-  pb::AcronymEvent e;
-  e.mutable_released()->set_acronym(acronym);
-  e.mutable_released()->set_organisation_id(org);
-  return std::optional<es::StreamWrite>(
-      Write(stream, loaded.revision, std::vector<pb::AcronymEvent>{e}));
-}
+using OrganisationDecision = Decision<pb::OrganisationEvent>;
 
 template <typename W>
 absl::StatusOr<Decision<W>> Decided(absl::StatusOr<std::vector<W>> events) {
@@ -91,6 +66,26 @@ absl::StatusOr<Decision<W>> Decided(absl::StatusOr<std::vector<W>> events) {
   Decision<W> d;
   d.events = std::move(*events);
   return d;
+}
+
+enum class AcronymChange { kClaim, kRelease };
+
+// Adds to `d` the write on `acronym`'s claim stream that claims it for, or
+// releases it from, `org` (none when there is nothing to change).
+// ALREADY_EXISTS when claiming an acronym another organisation holds.
+absl::Status ChangeAcronym(es::EventStore* store, AcronymChange change,
+                           const std::string& acronym, const std::string& org,
+                           OrganisationDecision* d) {
+  const std::string stream = AcronymStream(acronym);
+  NCM_ASSIGN_OR_RETURN(auto loaded,
+                       (Load<pb::AcronymEvent, AcronymState>(store, stream, "")));
+  NCM_ASSIGN_OR_RETURN(
+      std::vector<pb::AcronymEvent> events,
+      change == AcronymChange::kClaim
+          ? DecideClaimAcronym(loaded.state, acronym, org)
+          : DecideReleaseAcronym(loaded.state, acronym, org));
+  if (!events.empty()) d->others.push_back(Write(stream, loaded.revision, events));
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -102,14 +97,10 @@ StakeholdersHandler::StakeholdersHandler(es::EventStore* store,
 
 absl::StatusOr<Outcome> StakeholdersHandler::OnOrganisation(
     const std::string& id, const CommandContext& ctx,
-    const std::function<absl::StatusOr<OrganisationEvents>(
-        const OrganisationState&)>& decide) {
+    const OrganisationDecider& decide) {
   NCM_RETURN_IF_ERROR(CheckUuid(id, "organisation_id"));
   return Execute<pb::OrganisationEvent, OrganisationState>(
-      store_, OrganisationStream(id), id, ctx, ApplyFn(),
-      [&](const Loaded<OrganisationState>& l) {
-        return Decided(decide(l.state));
-      });
+      store_, OrganisationStream(id), id, ctx, ApplyFn(), decide);
 }
 
 absl::StatusOr<Outcome> StakeholdersHandler::RegisterOrganisation(
@@ -117,18 +108,16 @@ absl::StatusOr<Outcome> StakeholdersHandler::RegisterOrganisation(
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
                        MakeContext(r.options(), clock_, actor));
   const std::string id = NewAggregateId(ctx, "organisation");
-  return Execute<pb::OrganisationEvent, OrganisationState>(
-      store_, OrganisationStream(id), id, ctx, ApplyFn(),
+  return OnOrganisation(
+      id, ctx,
       [&](const Loaded<OrganisationState>& l)
-          -> absl::StatusOr<Decision<pb::OrganisationEvent>> {
+          -> absl::StatusOr<OrganisationDecision> {
         NCM_ASSIGN_OR_RETURN(
             auto d, Decided(DecideRegister(l.state, id, r.profile(), r.role(),
                                            *counties_)));
-        NCM_ASSIGN_OR_RETURN(
-            auto claim,
-            ClaimAcronym(store_, d.events[0].registered().profile().acronym(),
-                         id));
-        if (claim.has_value()) d.others.push_back(std::move(*claim));
+        NCM_RETURN_IF_ERROR(ChangeAcronym(
+            store_, AcronymChange::kClaim,
+            d.events[0].registered().profile().acronym(), id, &d));
         return d;
       });
 }
@@ -138,23 +127,21 @@ absl::StatusOr<Outcome> StakeholdersHandler::AmendOrganisation(
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
                        MakeContext(r.options(), clock_, actor));
   const std::string& id = r.organisation_id();
-  NCM_RETURN_IF_ERROR(CheckUuid(id, "organisation_id"));
   std::vector<std::string> mask(r.update_mask().begin(), r.update_mask().end());
-  return Execute<pb::OrganisationEvent, OrganisationState>(
-      store_, OrganisationStream(id), id, ctx, ApplyFn(),
+  return OnOrganisation(
+      id, ctx,
       [&](const Loaded<OrganisationState>& l)
-          -> absl::StatusOr<Decision<pb::OrganisationEvent>> {
+          -> absl::StatusOr<OrganisationDecision> {
         NCM_ASSIGN_OR_RETURN(auto d, Decided(DecideAmend(l.state, r.profile(),
                                                          mask, *counties_)));
         if (d.events.empty()) return d;
         const std::string& before = l.state.profile.acronym();
         const std::string& after = d.events[0].amended().profile().acronym();
-        if (AcronymStream(before) != AcronymStream(after) &&
-            l.state.status != pb::WITHDRAWN) {
-          NCM_ASSIGN_OR_RETURN(auto claim, ClaimAcronym(store_, after, id));
-          NCM_ASSIGN_OR_RETURN(auto release, ReleaseAcronym(store_, before, id));
-          if (claim.has_value()) d.others.push_back(std::move(*claim));
-          if (release.has_value()) d.others.push_back(std::move(*release));
+        if (AcronymStream(before) != AcronymStream(after)) {
+          NCM_RETURN_IF_ERROR(
+              ChangeAcronym(store_, AcronymChange::kClaim, after, id, &d));
+          NCM_RETURN_IF_ERROR(
+              ChangeAcronym(store_, AcronymChange::kRelease, before, id, &d));
         }
         return d;
       });
@@ -165,8 +152,9 @@ absl::StatusOr<Outcome> StakeholdersHandler::ChangeMembershipRole(
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
                        MakeContext(r.options(), clock_, actor));
   return OnOrganisation(r.organisation_id(), ctx,
-                        [&](const OrganisationState& s) {
-                          return DecideChangeRole(s, r.role(), ctx.occurred_on);
+                        [&](const Loaded<OrganisationState>& l) {
+                          return Decided(DecideChangeRole(l.state, r.role(),
+                                                          ctx.occurred_on));
                         });
 }
 
@@ -175,8 +163,9 @@ absl::StatusOr<Outcome> StakeholdersHandler::SuspendMembership(
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
                        MakeContext(r.options(), clock_, actor));
   return OnOrganisation(r.organisation_id(), ctx,
-                        [&](const OrganisationState& s) {
-                          return DecideSuspend(s, r.reason(), ctx.occurred_on);
+                        [&](const Loaded<OrganisationState>& l) {
+                          return Decided(DecideSuspend(l.state, r.reason(),
+                                                       ctx.occurred_on));
                         });
 }
 
@@ -185,18 +174,16 @@ absl::StatusOr<Outcome> StakeholdersHandler::ReinstateMembership(
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
                        MakeContext(r.options(), clock_, actor));
   const std::string& id = r.organisation_id();
-  NCM_RETURN_IF_ERROR(CheckUuid(id, "organisation_id"));
-  return Execute<pb::OrganisationEvent, OrganisationState>(
-      store_, OrganisationStream(id), id, ctx, ApplyFn(),
+  return OnOrganisation(
+      id, ctx,
       [&](const Loaded<OrganisationState>& l)
-          -> absl::StatusOr<Decision<pb::OrganisationEvent>> {
+          -> absl::StatusOr<OrganisationDecision> {
         NCM_ASSIGN_OR_RETURN(
             auto d,
             Decided(DecideReinstate(l.state, r.reason(), ctx.occurred_on)));
         if (l.state.status == pb::WITHDRAWN) {  // re-admitted: reclaim
-          NCM_ASSIGN_OR_RETURN(
-              auto claim, ClaimAcronym(store_, l.state.profile.acronym(), id));
-          if (claim.has_value()) d.others.push_back(std::move(*claim));
+          NCM_RETURN_IF_ERROR(ChangeAcronym(store_, AcronymChange::kClaim,
+                                            l.state.profile.acronym(), id, &d));
         }
         return d;
       });
@@ -207,17 +194,15 @@ absl::StatusOr<Outcome> StakeholdersHandler::WithdrawMembership(
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
                        MakeContext(r.options(), clock_, actor));
   const std::string& id = r.organisation_id();
-  NCM_RETURN_IF_ERROR(CheckUuid(id, "organisation_id"));
-  return Execute<pb::OrganisationEvent, OrganisationState>(
-      store_, OrganisationStream(id), id, ctx, ApplyFn(),
+  return OnOrganisation(
+      id, ctx,
       [&](const Loaded<OrganisationState>& l)
-          -> absl::StatusOr<Decision<pb::OrganisationEvent>> {
+          -> absl::StatusOr<OrganisationDecision> {
         NCM_ASSIGN_OR_RETURN(
             auto d,
             Decided(DecideWithdraw(l.state, r.reason(), ctx.occurred_on)));
-        NCM_ASSIGN_OR_RETURN(
-            auto release, ReleaseAcronym(store_, l.state.profile.acronym(), id));
-        if (release.has_value()) d.others.push_back(std::move(*release));
+        NCM_RETURN_IF_ERROR(ChangeAcronym(store_, AcronymChange::kRelease,
+                                          l.state.profile.acronym(), id, &d));
         return d;
       });
 }
@@ -228,7 +213,6 @@ StakeholdersHandler::AppointFocalPoint(const pb::AppointFocalPointRequest& r,
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
                        MakeContext(r.options(), clock_, actor));
   const std::string& org = r.organisation_id();
-  NCM_RETURN_IF_ERROR(CheckUuid(org, "organisation_id"));
   std::string person_id;
   std::optional<pb::PersonDetails> details;
   switch (r.person_case()) {
@@ -251,11 +235,11 @@ StakeholdersHandler::AppointFocalPoint(const pb::AppointFocalPointRequest& r,
   std::optional<ncm::common::v1::Sealed> sealed;  // sealed once, if needed
   NCM_ASSIGN_OR_RETURN(
       Outcome out,
-      (Execute<pb::OrganisationEvent, OrganisationState>(
-          store_, OrganisationStream(org), org, ctx, ApplyFn(),
+      OnOrganisation(
+          org, ctx,
           [&](const Loaded<OrganisationState>& l)
-              -> absl::StatusOr<Decision<pb::OrganisationEvent>> {
-            Decision<pb::OrganisationEvent> d;
+              -> absl::StatusOr<OrganisationDecision> {
+            OrganisationDecision d;
             PersonState person;
             if (details.has_value()) {
               person.exists = true;
@@ -283,7 +267,7 @@ StakeholdersHandler::AppointFocalPoint(const pb::AppointFocalPointRequest& r,
                   Write(PersonStream(person_id), std::nullopt, reg));
             }
             return d;
-          })));
+          }));
   pb::AppointFocalPointResponse resp;
   ToProto(out, resp.mutable_result());
   resp.set_appointment_id(appointment_id);
@@ -297,10 +281,10 @@ absl::StatusOr<Outcome> StakeholdersHandler::EndFocalPointAppointment(
                        MakeContext(r.options(), clock_, actor));
   NCM_RETURN_IF_ERROR(CheckUuid(r.appointment_id(), "appointment_id"));
   return OnOrganisation(r.organisation_id(), ctx,
-                        [&](const OrganisationState& s) {
-                          return DecideEndAppointment(s, r.appointment_id(),
-                                                      r.reason(),
-                                                      ctx.occurred_on);
+                        [&](const Loaded<OrganisationState>& l) {
+                          return Decided(DecideEndAppointment(
+                              l.state, r.appointment_id(), r.reason(),
+                              ctx.occurred_on));
                         });
 }
 

@@ -14,7 +14,7 @@
 
 namespace ncm::services {
 
-class Dispatcher;
+class WorkerPool;
 struct SubscriptionRegistry;
 
 // Converts a recorded event to its protobuf form.
@@ -70,7 +70,7 @@ class EventStoreService final : public EventStoreRawService {
   eventstore::EventStore* const store_;
   const eventstore::Limits limits_;
   PrincipalResolver principal_;
-  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<WorkerPool> dispatcher_;
   std::unique_ptr<SubscriptionRegistry> subscriptions_;
 
   void DoAppend(grpc::CallbackServerContext* ctx,

@@ -152,6 +152,11 @@ absl::StatusOr<std::vector<pb::AcronymEvent>> DecideClaimAcronym(
     const AcronymState& s, const std::string& acronym,
     const std::string& organisation_id);
 
+// Releases `acronym` when `organisation_id` holds it; no events otherwise.
+absl::StatusOr<std::vector<pb::AcronymEvent>> DecideReleaseAcronym(
+    const AcronymState& s, const std::string& acronym,
+    const std::string& organisation_id);
+
 // Text of enum values for messages, e.g. "SUSPENDED".
 std::string StatusName(pb::MembershipStatus s);
 

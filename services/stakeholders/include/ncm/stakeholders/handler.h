@@ -63,10 +63,13 @@ class StakeholdersHandler {
   absl::StatusOr<OrganisationState> LoadOrganisation(const std::string& id);
 
  private:
-  absl::StatusOr<Outcome> OnOrganisation(
-      const std::string& id, const services::CommandContext& ctx,
-      const std::function<absl::StatusOr<OrganisationEvents>(
-          const OrganisationState&)>& decide);
+  using OrganisationDecider =
+      std::function<absl::StatusOr<services::Decision<pb::OrganisationEvent>>(
+          const services::Loaded<OrganisationState>&)>;
+  // Runs a command on organisation `id` (checked to be an id).
+  absl::StatusOr<Outcome> OnOrganisation(const std::string& id,
+                                         const services::CommandContext& ctx,
+                                         const OrganisationDecider& decide);
   absl::StatusOr<pb::Person> PersonView(const std::string& id);
 
   eventstore::EventStore* const store_;
