@@ -12,6 +12,8 @@
 #include "ncm/eventstore/status_macros.h"
 #include "ncm/services/eventstore_service.h"
 #include "ncm/services/raw_service.h"
+#include "ncm/resolutions/handler.h"
+#include "ncm/resolutions/service.h"
 #include "ncm/stakeholders/counties.h"
 #include "ncm/stakeholders/handler.h"
 #include "ncm/stakeholders/service.h"
@@ -93,6 +95,11 @@ class ServerImpl final : public Server {
     stakeholders_service_ = std::make_unique<stakeholders::StakeholdersService>(
         stakeholders_.get(), workers_.get());
     NCM_RETURN_IF_ERROR(stakeholders_service_->CheckComplete());
+    resolutions_ = std::make_unique<resolutions::ResolutionsHandler>(
+        store_.get(), stakeholders_.get(), &counties_, clock);
+    resolutions_service_ = std::make_unique<resolutions::ResolutionsService>(
+        resolutions_.get(), workers_.get());
+    NCM_RETURN_IF_ERROR(resolutions_service_->CheckComplete());
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -103,6 +110,7 @@ class ServerImpl final : public Server {
     builder.SetMaxSendMessageSize(options.max_message_bytes);
     builder.RegisterService(eventstore_service_.get());
     builder.RegisterService(stakeholders_service_.get());
+    builder.RegisterService(resolutions_service_.get());
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
       return absl::UnavailableError(absl::StrCat(
@@ -135,6 +143,8 @@ class ServerImpl final : public Server {
     }
     eventstore_service_.reset();
     workers_.reset();  // runs what is queued, then stops
+    resolutions_service_.reset();
+    resolutions_.reset();
     stakeholders_service_.reset();
     stakeholders_.reset();
     store_.reset();  // drains the writer and closes RocksDB
@@ -156,6 +166,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<services::WorkerPool> workers_;
   std::unique_ptr<stakeholders::StakeholdersHandler> stakeholders_;
   std::unique_ptr<stakeholders::StakeholdersService> stakeholders_service_;
+  std::unique_ptr<resolutions::ResolutionsHandler> resolutions_;
+  std::unique_ptr<resolutions::ResolutionsService> resolutions_service_;
   std::unique_ptr<grpc::Server> server_;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -107,6 +107,12 @@ absl::StatusOr<std::vector<es::RecordedEvent>> ReadWholeStream(
   }
 }
 
+std::string NewAggregateId(const CommandContext& ctx, absl::string_view kind,
+                           absl::string_view scope) {
+  return ctx.command_id.empty() ? NewUuid()
+                                : DeriveUuid({kind, scope, ctx.command_id});
+}
+
 void StampEvents(const CommandContext& ctx, es::AppendRequest* request) {
   const absl::Time occurred = DayToTime(ctx.occurred_on);
   for (es::StreamWrite& w : request->streams) {

@@ -47,4 +47,13 @@ absl::CivilDay TimeToDay(absl::Time t) {
   return absl::ToCivilDay(t, absl::UTCTimeZone());
 }
 
+google::protobuf::Timestamp ToTimestamp(absl::Time t) {
+  google::protobuf::Timestamp out;
+  const int64_t secs = absl::ToUnixSeconds(t);  // rounds down
+  out.set_seconds(secs);
+  out.set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(secs))));
+  return out;
+}
+
 }  // namespace ncm::services

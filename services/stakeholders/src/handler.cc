@@ -21,52 +21,15 @@ using services::Execute;
 using services::LoadAggregate;
 using services::Loaded;
 using services::NewUuid;
+using services::Load;
+using services::ApplyFn;
+using services::Decided;
+using services::NewAggregateId;
+using services::StreamWriteOf;
 
 namespace {
 
-struct ApplyFn {
-  template <typename E, typename S>
-  void operator()(const E& e, const EventMeta& m, S* s) const {
-    Apply(e, m, s);
-  }
-};
-
-template <typename W, typename S>
-absl::StatusOr<Loaded<S>> Load(es::EventStore* store, const std::string& stream,
-                               const std::string& id) {
-  return LoadAggregate<W, S>(store, stream, id, ApplyFn());
-}
-
-// A new aggregate's id: derived from the command id, so that a retry names
-// the same aggregate, or random.
-std::string NewAggregateId(const CommandContext& ctx, absl::string_view kind,
-                           absl::string_view scope = "") {
-  return ctx.command_id.empty()
-             ? NewUuid()
-             : DeriveUuid({kind, scope, ctx.command_id});
-}
-
-template <typename W>
-es::StreamWrite Write(const std::string& stream,
-                      std::optional<uint64_t> revision,
-                      const std::vector<W>& events) {
-  es::StreamWrite w;
-  w.stream_id = stream;
-  w.expected = revision.has_value() ? es::ExpectedRevision::Exact(*revision)
-                                    : es::ExpectedRevision::NoStream();
-  for (const W& e : events) w.events.push_back(EncodeEvent(e));
-  return w;
-}
-
 using OrganisationDecision = Decision<pb::OrganisationEvent>;
-
-template <typename W>
-absl::StatusOr<Decision<W>> Decided(absl::StatusOr<std::vector<W>> events) {
-  if (!events.ok()) return events.status();
-  Decision<W> d;
-  d.events = std::move(*events);
-  return d;
-}
 
 enum class AcronymChange { kClaim, kRelease };
 
@@ -84,7 +47,7 @@ absl::Status ChangeAcronym(es::EventStore* store, AcronymChange change,
       change == AcronymChange::kClaim
           ? DecideClaimAcronym(loaded.state, acronym, org)
           : DecideReleaseAcronym(loaded.state, acronym, org));
-  if (!events.empty()) d->others.push_back(Write(stream, loaded.revision, events));
+  if (!events.empty()) d->others.push_back(StreamWriteOf(stream, loaded.revision, events));
   return absl::OkStatus();
 }
 
@@ -264,7 +227,7 @@ StakeholdersHandler::AppointFocalPoint(const pb::AppointFocalPointRequest& r,
                   auto reg, DecideRegisterPerson(PersonState{}, person_id,
                                                  *sealed));
               d.others.push_back(
-                  Write(PersonStream(person_id), std::nullopt, reg));
+                  StreamWriteOf(PersonStream(person_id), std::nullopt, reg));
             }
             return d;
           }));
@@ -382,6 +345,16 @@ absl::StatusOr<OrganisationState> StakeholdersHandler::LoadOrganisation(
   NCM_RETURN_IF_ERROR(CheckUuid(id, "organisation_id"));
   NCM_ASSIGN_OR_RETURN(auto l, (Load<pb::OrganisationEvent, OrganisationState>(
                                    store_, OrganisationStream(id), id)));
+  l.state.organisation_id = id;
+  return std::move(l.state);
+}
+
+absl::StatusOr<PersonState> StakeholdersHandler::LoadPerson(
+    const std::string& id) {
+  NCM_RETURN_IF_ERROR(CheckUuid(id, "person_id"));
+  NCM_ASSIGN_OR_RETURN(auto l, (Load<pb::PersonEvent, PersonState>(
+                                   store_, PersonStream(id), id)));
+  l.state.person_id = id;
   return std::move(l.state);
 }
 

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -110,6 +111,23 @@ absl::StatusOr<Loaded<State>> LoadAggregate(es::EventStore* store,
   return out;
 }
 
+// Folds with the Apply(const Wrapper&, const EventMeta&, State*) overload
+// found next to the State type.
+struct ApplyFn {
+  template <typename E, typename S>
+  void operator()(const E& e, const EventMeta& m, S* s) const {
+    Apply(e, m, s);
+  }
+};
+
+template <typename Wrapper, typename State>
+absl::StatusOr<Loaded<State>> Load(es::EventStore* store,
+                                   const std::string& stream_id,
+                                   const std::string& aggregate_id) {
+  return LoadAggregate<Wrapper, State>(store, stream_id, aggregate_id,
+                                       ApplyFn());
+}
+
 // What a decision records: events for the aggregate's own stream, and
 // events for other streams (e.g. a uniqueness claim) with their own
 // expectations, all in one atomic append.
@@ -118,6 +136,27 @@ struct Decision {
   std::vector<Wrapper> events;
   std::vector<es::StreamWrite> others;  // ids and envelope filled in later
 };
+
+// A decision recording `events` on the aggregate's own stream only.
+template <typename W>
+absl::StatusOr<Decision<W>> Decided(absl::StatusOr<std::vector<W>> events) {
+  if (!events.ok()) return events.status();
+  Decision<W> d;
+  d.events = std::move(*events);
+  return d;
+}
+
+// A write of `events` on another stream, expecting the revision read
+// (nullopt: the stream must not exist yet).
+template <typename W>
+es::StreamWrite StreamWriteOf(const std::string& stream_id,
+                              std::optional<uint64_t> revision,
+                              const std::vector<W>& events);
+
+// A new aggregate's id: derived from the command id (so that a retry names
+// the same aggregate) within `kind` and `scope`, or random without one.
+std::string NewAggregateId(const CommandContext& ctx, absl::string_view kind,
+                           absl::string_view scope = "");
 
 // Fills the envelope of a command's events: ids derived from the command
 // id (so that a retry proposes the very same events) or random, the
@@ -129,6 +168,18 @@ void StampEvents(const CommandContext& ctx, es::AppendRequest* request);
 absl::StatusOr<Outcome> AppendDecision(es::EventStore* store,
                                        const std::string& aggregate_id,
                                        es::AppendRequest request);
+
+template <typename W>
+es::StreamWrite StreamWriteOf(const std::string& stream_id,
+                              std::optional<uint64_t> revision,
+                              const std::vector<W>& events) {
+  es::StreamWrite w;
+  w.stream_id = stream_id;
+  w.expected = revision.has_value() ? es::ExpectedRevision::Exact(*revision)
+                                    : es::ExpectedRevision::NoStream();
+  for (const W& e : events) w.events.push_back(EncodeEvent(e));
+  return w;
+}
 
 inline constexpr int kMaxCommandAttempts = 5;
 

@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "ncm/common/v1/common.pb.h"
 
 namespace ncm::services {
@@ -25,6 +26,8 @@ std::string FormatDay(absl::CivilDay day);
 // A domain date as recorded in an event envelope: midnight UTC of the day.
 absl::Time DayToTime(absl::CivilDay day);
 absl::CivilDay TimeToDay(absl::Time t);
+// An instant (e.g. an event's recorded_at) for a read's answer.
+google::protobuf::Timestamp ToTimestamp(absl::Time t);
 
 // The server's notion of "today": its clock read in its time zone.
 struct Clock {

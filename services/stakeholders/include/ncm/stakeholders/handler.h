@@ -60,7 +60,9 @@ class StakeholdersHandler {
 
   // Folded states, for other services' checks (e.g. a resolution's lead
   // organisation must be registered and not withdrawn).
+  // A missing organisation or person has exists == false (and its id set).
   absl::StatusOr<OrganisationState> LoadOrganisation(const std::string& id);
+  absl::StatusOr<PersonState> LoadPerson(const std::string& id);
 
  private:
   using OrganisationDecider =
