@@ -506,6 +506,7 @@ TEST_F(EventStoreGrpcTest, ReflectionListsTheEventStoreService) {
   EXPECT_THAT(bytes, HasSubstr("ncm.eventstore.v1.EventStore"));
   EXPECT_THAT(bytes, HasSubstr("grpc.health.v1.Health"));
   EXPECT_THAT(bytes, HasSubstr("ncm.stakeholders.v1.Stakeholders"));
+  EXPECT_THAT(bytes, HasSubstr("ncm.resolutions.v1.Resolutions"));
   call->WritesDone(reinterpret_cast<void*>(4));
   ASSERT_TRUE(cq.Next(&tag, &ok));
   grpc::Status status;
