@@ -12,6 +12,8 @@
 #include "ncm/eventstore/status_macros.h"
 #include "ncm/services/eventstore_service.h"
 #include "ncm/services/raw_service.h"
+#include "ncm/mous/handler.h"
+#include "ncm/mous/service.h"
 #include "ncm/resolutions/handler.h"
 #include "ncm/resolutions/service.h"
 #include "ncm/stakeholders/counties.h"
@@ -100,6 +102,11 @@ class ServerImpl final : public Server {
     resolutions_service_ = std::make_unique<resolutions::ResolutionsService>(
         resolutions_.get(), workers_.get());
     NCM_RETURN_IF_ERROR(resolutions_service_->CheckComplete());
+    mous_ = std::make_unique<mous::MousHandler>(store_.get(),
+                                                stakeholders_.get(), clock);
+    mous_service_ =
+        std::make_unique<mous::MousService>(mous_.get(), workers_.get());
+    NCM_RETURN_IF_ERROR(mous_service_->CheckComplete());
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -111,6 +118,7 @@ class ServerImpl final : public Server {
     builder.RegisterService(eventstore_service_.get());
     builder.RegisterService(stakeholders_service_.get());
     builder.RegisterService(resolutions_service_.get());
+    builder.RegisterService(mous_service_.get());
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
       return absl::UnavailableError(absl::StrCat(
@@ -143,6 +151,8 @@ class ServerImpl final : public Server {
     }
     eventstore_service_.reset();
     workers_.reset();  // runs what is queued, then stops
+    mous_service_.reset();
+    mous_.reset();
     resolutions_service_.reset();
     resolutions_.reset();
     stakeholders_service_.reset();
@@ -168,6 +178,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<stakeholders::StakeholdersService> stakeholders_service_;
   std::unique_ptr<resolutions::ResolutionsHandler> resolutions_;
   std::unique_ptr<resolutions::ResolutionsService> resolutions_service_;
+  std::unique_ptr<mous::MousHandler> mous_;
+  std::unique_ptr<mous::MousService> mous_service_;
   std::unique_ptr<grpc::Server> server_;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

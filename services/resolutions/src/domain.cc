@@ -85,22 +85,6 @@ absl::Status RefuseMeeting(const MeetingState& s, absl::string_view what) {
       " it can ", allowed));
 }
 
-absl::Status OrganisationUsable(const OrganisationState& o,
-                                absl::string_view field,
-                                const std::string& id) {
-  if (!o.exists) {
-    return absl::NotFoundError(
-        absl::StrCat(field, " ", id, ": no such organisation"));
-  }
-  if (o.status == stakeholders::pb::WITHDRAWN) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        field, " ", id, " (", o.profile.acronym(),
-        ") has WITHDRAWN from the mechanism; reinstate it first or name "
-        "another organisation"));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::vector<std::string>> CleanReferences(
     const std::vector<std::string>& in, const std::string& field) {
   if (in.size() > 50) {
@@ -358,7 +342,7 @@ absl::StatusOr<MeetingEvents> DecideRecordAttendance(
         "; attendance can be recorded from that day"));
   }
   NCM_RETURN_IF_ERROR(
-      OrganisationUsable(org, "organisation_id", org.organisation_id));
+      stakeholders::CheckUsable(org, "organisation_id", org.organisation_id));
   if (!person_id.empty()) {
     if (person == nullptr || !person->exists) {
       return absl::NotFoundError(
@@ -460,7 +444,7 @@ absl::StatusOr<pb::ResolutionTerms> ValidateTerms(
     NCM_RETURN_IF_ERROR(services::CheckUuid(id, f));
     auto it = orgs.find(id);
     static const OrganisationState kMissing;
-    return OrganisationUsable(it == orgs.end() ? kMissing : it->second, f, id);
+    return stakeholders::CheckUsable(it == orgs.end() ? kMissing : it->second, f, id);
   };
   NCM_RETURN_IF_ERROR(
       org(t.lead_organisation_id(), field + ".lead_organisation_id"));
@@ -664,7 +648,7 @@ absl::StatusOr<ResolutionEvents> DecideVerify(const ResolutionState& s,
   NCM_RETURN_IF_ERROR(Require(s, {pb::IMPLEMENTED}, "be VERIFIED"));
   NCM_RETURN_IF_ERROR(NotBeforeLastChange(s, on));
   if (verifier != nullptr) {
-    NCM_RETURN_IF_ERROR(OrganisationUsable(
+    NCM_RETURN_IF_ERROR(stakeholders::CheckUsable(
         *verifier, "verified_by_organisation_id", verifier->organisation_id));
   }
   NCM_ASSIGN_OR_RETURN(std::string n, CleanText(note, "note", 1000, false));
@@ -795,7 +779,7 @@ absl::StatusOr<ResolutionEvents> DecideReassignLead(
                    absl::StrCat(FormatDay(on), " is before the resolution "
                                 "was adopted (", FormatDay(s.adopted_on), ")"));
   }
-  NCM_RETURN_IF_ERROR(OrganisationUsable(lead, "lead_organisation_id",
+  NCM_RETURN_IF_ERROR(stakeholders::CheckUsable(lead, "lead_organisation_id",
                                          lead.organisation_id));
   const std::string& previous = s.terms.lead_organisation_id();
   if (lead.organisation_id == previous) {

@@ -24,6 +24,22 @@ std::string AcronymStream(const std::string& acronym) {
   return "acronym-" + absl::AsciiStrToUpper(acronym);
 }
 
+absl::Status CheckUsable(const OrganisationState& o,
+                                absl::string_view field,
+                                const std::string& id) {
+  if (!o.exists) {
+    return absl::NotFoundError(
+        absl::StrCat(field, " ", id, ": no such organisation"));
+  }
+  if (o.status == pb::WITHDRAWN) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        field, " ", id, " (", o.profile.acronym(),
+        ") has WITHDRAWN from the mechanism; reinstate it first or name "
+        "another organisation"));
+  }
+  return absl::OkStatus();
+}
+
 std::string StatusName(pb::MembershipStatus s) {
   return pb::MembershipStatus_Name(s);
 }

@@ -4,49 +4,34 @@
 
 namespace ncm::stakeholders {
 
-namespace cpb = ::ncm::common::v1;
 using grpc::CallbackServerContext;
 
 StakeholdersService::StakeholdersService(StakeholdersHandler* h,
                                          services::WorkerPool* pool,
-                                         PrincipalFn principal)
-    : RawService(pb::RegisterOrganisationRequest::descriptor()
-                     ->file()
-                     ->FindServiceByName("Stakeholders"),
-                 pool) {
-  auto actor = [principal](CallbackServerContext* ctx) {
-    return principal ? principal(ctx) : std::string();
-  };
-  // Commands answered with a CommandResult.
-#define NCM_COMMAND(Name, Req)                                               \
-  Unary<pb::Req, cpb::CommandResult>(                                        \
-      #Name, [h, actor](CallbackServerContext* ctx, const pb::Req& r,        \
-                        cpb::CommandResult* out) -> absl::Status {           \
-        absl::StatusOr<Outcome> o = h->Name(r, actor(ctx));                  \
-        if (!o.ok()) return o.status();                                      \
-        services::ToProto(*o, out);                                          \
-        return absl::OkStatus();                                             \
-      })
-  NCM_COMMAND(RegisterOrganisation, RegisterOrganisationRequest);
-  NCM_COMMAND(AmendOrganisation, AmendOrganisationRequest);
-  NCM_COMMAND(ChangeMembershipRole, ChangeMembershipRoleRequest);
-  NCM_COMMAND(SuspendMembership, MembershipChangeRequest);
-  NCM_COMMAND(ReinstateMembership, MembershipChangeRequest);
-  NCM_COMMAND(WithdrawMembership, MembershipChangeRequest);
-  NCM_COMMAND(EndFocalPointAppointment, EndFocalPointAppointmentRequest);
-  NCM_COMMAND(RectifyPerson, RectifyPersonRequest);
-  NCM_COMMAND(ForgetPerson, ForgetPersonRequest);
-  NCM_COMMAND(CreateWorkingGroup, CreateWorkingGroupRequest);
-  NCM_COMMAND(AddWorkingGroupMember, WorkingGroupMemberRequest);
-  NCM_COMMAND(RemoveWorkingGroupMember, WorkingGroupMemberRequest);
-#undef NCM_COMMAND
+                                         services::PrincipalFn principal)
+    : DomainService(pb::RegisterOrganisationRequest::descriptor()
+                        ->file()
+                        ->FindServiceByName("Stakeholders"),
+                    pool, std::move(principal)) {
+  Command("RegisterOrganisation", h, &StakeholdersHandler::RegisterOrganisation);
+  Command("AmendOrganisation", h, &StakeholdersHandler::AmendOrganisation);
+  Command("ChangeMembershipRole", h, &StakeholdersHandler::ChangeMembershipRole);
+  Command("SuspendMembership", h, &StakeholdersHandler::SuspendMembership);
+  Command("ReinstateMembership", h, &StakeholdersHandler::ReinstateMembership);
+  Command("WithdrawMembership", h, &StakeholdersHandler::WithdrawMembership);
+  Command("EndFocalPointAppointment", h, &StakeholdersHandler::EndFocalPointAppointment);
+  Command("RectifyPerson", h, &StakeholdersHandler::RectifyPerson);
+  Command("ForgetPerson", h, &StakeholdersHandler::ForgetPerson);
+  Command("CreateWorkingGroup", h, &StakeholdersHandler::CreateWorkingGroup);
+  Command("AddWorkingGroupMember", h, &StakeholdersHandler::AddWorkingGroupMember);
+  Command("RemoveWorkingGroupMember", h, &StakeholdersHandler::RemoveWorkingGroupMember);
 
   Unary<pb::AppointFocalPointRequest, pb::AppointFocalPointResponse>(
       "AppointFocalPoint",
-      [h, actor](CallbackServerContext* ctx,
-                 const pb::AppointFocalPointRequest& r,
-                 pb::AppointFocalPointResponse* out) -> absl::Status {
-        auto resp = h->AppointFocalPoint(r, actor(ctx));
+      [h, this](CallbackServerContext* ctx,
+                const pb::AppointFocalPointRequest& r,
+                pb::AppointFocalPointResponse* out) -> absl::Status {
+        auto resp = h->AppointFocalPoint(r, ActorOf(ctx));
         if (!resp.ok()) return resp.status();
         *out = std::move(*resp);
         return absl::OkStatus();

@@ -4,16 +4,15 @@
 #define NCM_RESOLUTIONS_SERVICE_H_
 
 #include "ncm/resolutions/handler.h"
-#include "ncm/services/raw_service.h"
-#include "ncm/stakeholders/service.h"
+#include "ncm/services/domain_service.h"
 
 namespace ncm::resolutions {
 
-class ResolutionsService final : public services::RawService {
+class ResolutionsService final : public services::DomainService {
  public:
   // REQUIRES: `handler` and `pool` outlive the service.
   ResolutionsService(ResolutionsHandler* handler, services::WorkerPool* pool,
-                     stakeholders::PrincipalFn principal = nullptr);
+                     services::PrincipalFn principal = nullptr);
 };
 
 }  // namespace ncm::resolutions

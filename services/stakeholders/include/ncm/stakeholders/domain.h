@@ -157,6 +157,11 @@ absl::StatusOr<std::vector<pb::AcronymEvent>> DecideReleaseAcronym(
     const AcronymState& s, const std::string& acronym,
     const std::string& organisation_id);
 
+// For other services naming an organisation in `field`: NOT_FOUND when it
+// was never registered, FAILED_PRECONDITION when it has withdrawn.
+absl::Status CheckUsable(const OrganisationState& o, absl::string_view field,
+                         const std::string& id);
+
 // Text of enum values for messages, e.g. "SUSPENDED".
 std::string StatusName(pb::MembershipStatus s);
 

@@ -6,19 +6,16 @@
 #include <functional>
 #include <string>
 
-#include "ncm/services/raw_service.h"
+#include "ncm/services/domain_service.h"
 #include "ncm/stakeholders/handler.h"
 
 namespace ncm::stakeholders {
 
-// Returns the principal id of a call; "" means anonymous.
-using PrincipalFn = std::function<std::string(grpc::CallbackServerContext*)>;
-
-class StakeholdersService final : public services::RawService {
+class StakeholdersService final : public services::DomainService {
  public:
   // REQUIRES: `handler` and `pool` outlive the service.
   StakeholdersService(StakeholdersHandler* handler, services::WorkerPool* pool,
-                      PrincipalFn principal = nullptr);
+                      services::PrincipalFn principal = nullptr);
 };
 
 }  // namespace ncm::stakeholders

@@ -1,0 +1,64 @@
+// The data-sharing MOU command handler: validate -> load the MOU by folding
+// its stream -> decide (domain.h) -> append with the revision read, plus
+// reads. Organisations and persons are checked through the stakeholders
+// handler. Thread-safe; blocking.
+#ifndef NCM_MOUS_HANDLER_H_
+#define NCM_MOUS_HANDLER_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "ncm/eventstore/event_store.h"
+#include "ncm/mous/domain.h"
+#include "ncm/mous/v1/mous.pb.h"
+#include "ncm/services/command.h"
+#include "ncm/stakeholders/handler.h"
+
+namespace ncm::mous {
+
+using services::Outcome;
+
+class MousHandler {
+ public:
+  // REQUIRES: every pointer outlives the handler.
+  MousHandler(eventstore::EventStore* store,
+              stakeholders::StakeholdersHandler* stakeholders,
+              services::Clock clock = {});
+
+  absl::StatusOr<Outcome> DraftMou(const pb::DraftMouRequest& r,
+                                   const std::string& actor);
+  absl::StatusOr<Outcome> AmendMou(const pb::AmendMouRequest& r,
+                                   const std::string& actor);
+  absl::StatusOr<Outcome> SubmitForLegalReview(const pb::MouChangeRequest& r,
+                                               const std::string& actor);
+  absl::StatusOr<Outcome> RecordLegalReview(
+      const pb::RecordLegalReviewRequest& r, const std::string& actor);
+  absl::StatusOr<Outcome> SignMou(const pb::SignMouRequest& r,
+                                  const std::string& actor);
+  absl::StatusOr<Outcome> RenewMou(const pb::RenewMouRequest& r,
+                                   const std::string& actor);
+  absl::StatusOr<Outcome> TerminateMou(const pb::MouChangeRequest& r,
+                                       const std::string& actor);
+  absl::StatusOr<Outcome> RecordDelivery(const pb::RecordDeliveryRequest& r,
+                                         const std::string& actor);
+
+  absl::StatusOr<pb::Mou> GetMou(const pb::GetMouRequest& r);
+
+ private:
+  using Decider = std::function<absl::StatusOr<MouEvents>(
+      const services::Loaded<MouState>&, const services::CommandContext&)>;
+  // Checks the options and the MOU id, then runs `decide` on the MOU.
+  template <typename Req>
+  absl::StatusOr<Outcome> OnMou(const Req& r, const std::string& actor,
+                                const Decider& decide);
+  absl::StatusOr<Organisations> PartiesOf(const pb::MouTerms& terms);
+
+  eventstore::EventStore* const store_;
+  stakeholders::StakeholdersHandler* const stakeholders_;
+  const services::Clock clock_;
+};
+
+}  // namespace ncm::mous
+
+#endif  // NCM_MOUS_HANDLER_H_

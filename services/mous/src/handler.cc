@@ -1,0 +1,179 @@
+#include "ncm/mous/handler.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ncm/eventstore/status_macros.h"
+#include "ncm/services/ids.h"
+
+namespace ncm::mous {
+
+namespace es = ::ncm::eventstore;
+using services::CheckUuid;
+using services::CommandContext;
+using services::Decided;
+using services::Loaded;
+
+MousHandler::MousHandler(es::EventStore* store,
+                         stakeholders::StakeholdersHandler* stakeholders,
+                         services::Clock clock)
+    : store_(store), stakeholders_(stakeholders), clock_(std::move(clock)) {}
+
+template <typename Req>
+absl::StatusOr<Outcome> MousHandler::OnMou(const Req& r,
+                                           const std::string& actor,
+                                           const Decider& decide) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  NCM_RETURN_IF_ERROR(CheckUuid(r.mou_id(), "mou_id"));
+  return services::Execute<pb::MouEvent, MouState>(
+      store_, MouStream(r.mou_id()), r.mou_id(), ctx, services::ApplyFn(),
+      [&](const Loaded<MouState>& l) { return Decided(decide(l, ctx)); });
+}
+
+absl::StatusOr<Organisations> MousHandler::PartiesOf(const pb::MouTerms& t) {
+  Organisations orgs;
+  for (int i = 0; i < t.parties_size(); ++i) {
+    const std::string& id = t.parties(i).organisation_id();
+    NCM_RETURN_IF_ERROR(CheckUuid(
+        id, absl::StrCat("terms.parties[", i, "].organisation_id")));
+    if (orgs.contains(id)) continue;
+    NCM_ASSIGN_OR_RETURN(OrganisationState o, stakeholders_->LoadOrganisation(id));
+    orgs.emplace(id, std::move(o));
+  }
+  return orgs;
+}
+
+absl::StatusOr<Outcome> MousHandler::DraftMou(const pb::DraftMouRequest& r,
+                                              const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  NCM_ASSIGN_OR_RETURN(Organisations orgs, PartiesOf(r.terms()));
+  const std::string id = services::NewAggregateId(ctx, "mou");
+  return services::Execute<pb::MouEvent, MouState>(
+      store_, MouStream(id), id, ctx, services::ApplyFn(),
+      [&](const Loaded<MouState>& l) {
+        return Decided(DecideDraft(l.state, id, r.terms(), orgs));
+      });
+}
+
+absl::StatusOr<Outcome> MousHandler::AmendMou(const pb::AmendMouRequest& r,
+                                              const std::string& actor) {
+  NCM_ASSIGN_OR_RETURN(Organisations orgs, PartiesOf(r.terms()));
+  return OnMou(r, actor, [&](const Loaded<MouState>& l, const CommandContext&) {
+    return DecideAmend(l.state, r.terms(), orgs, r.note());
+  });
+}
+
+absl::StatusOr<Outcome> MousHandler::SubmitForLegalReview(
+    const pb::MouChangeRequest& r, const std::string& actor) {
+  return OnMou(r, actor,
+               [&](const Loaded<MouState>& l, const CommandContext& ctx) {
+                 return DecideSubmit(l.state, r.reason(), ctx.occurred_on);
+               });
+}
+
+absl::StatusOr<Outcome> MousHandler::RecordLegalReview(
+    const pb::RecordLegalReviewRequest& r, const std::string& actor) {
+  return OnMou(r, actor,
+               [&](const Loaded<MouState>& l, const CommandContext& ctx) {
+                 return DecideReview(l.state, r.outcome(), r.note(),
+                                     ctx.occurred_on);
+               });
+}
+
+absl::StatusOr<Outcome> MousHandler::SignMou(const pb::SignMouRequest& r,
+                                             const std::string& actor) {
+  NCM_RETURN_IF_ERROR(CheckUuid(r.organisation_id(), "organisation_id"));
+  NCM_RETURN_IF_ERROR(
+      CheckUuid(r.signatory_person_id(), "signatory_person_id"));
+  NCM_ASSIGN_OR_RETURN(PersonState person,
+                       stakeholders_->LoadPerson(r.signatory_person_id()));
+  return OnMou(r, actor,
+               [&](const Loaded<MouState>& l, const CommandContext& ctx) {
+                 return DecideSign(l.state, r.organisation_id(),
+                                   r.signatory_person_id(), person,
+                                   ctx.occurred_on);
+               });
+}
+
+absl::StatusOr<Outcome> MousHandler::RenewMou(const pb::RenewMouRequest& r,
+                                              const std::string& actor) {
+  if (!services::IsSet(r.valid_until())) {
+    return absl::InvalidArgumentError("valid_until is required");
+  }
+  NCM_ASSIGN_OR_RETURN(absl::CivilDay until,
+                       services::FromProto(r.valid_until(), "valid_until"));
+  return OnMou(r, actor,
+               [&](const Loaded<MouState>& l, const CommandContext& ctx) {
+                 return DecideRenew(l.state, until, r.note(), ctx.occurred_on);
+               });
+}
+
+absl::StatusOr<Outcome> MousHandler::TerminateMou(const pb::MouChangeRequest& r,
+                                                  const std::string& actor) {
+  return OnMou(r, actor,
+               [&](const Loaded<MouState>& l, const CommandContext& ctx) {
+                 return DecideTerminate(l.state, r.reason(), ctx.occurred_on);
+               });
+}
+
+absl::StatusOr<Outcome> MousHandler::RecordDelivery(
+    const pb::RecordDeliveryRequest& r, const std::string& actor) {
+  return OnMou(r, actor,
+               [&](const Loaded<MouState>& l, const CommandContext& ctx) {
+                 const std::string id =
+                     services::NewAggregateId(ctx, "delivery", r.mou_id());
+                 return DecideRecordDelivery(l.state, id, r.dataset_code(),
+                                             r.period(), r.notes(),
+                                             ctx.occurred_on);
+               });
+}
+
+absl::StatusOr<pb::Mou> MousHandler::GetMou(const pb::GetMouRequest& r) {
+  NCM_RETURN_IF_ERROR(CheckUuid(r.mou_id(), "mou_id"));
+  absl::CivilDay as_of = clock_.Today();
+  if (services::IsSet(r.as_of())) {
+    NCM_ASSIGN_OR_RETURN(as_of, services::FromProto(r.as_of(), "as_of"));
+  }
+  NCM_ASSIGN_OR_RETURN(auto l, (services::Load<pb::MouEvent, MouState>(
+                                   store_, MouStream(r.mou_id()), r.mou_id())));
+  if (!l.state.exists) {
+    return absl::NotFoundError(absl::StrCat("no MOU ", r.mou_id()));
+  }
+  const MouState& s = l.state;
+  pb::Mou out;
+  out.set_mou_id(s.mou_id);
+  *out.mutable_terms() = s.terms;
+  out.set_status(s.StatusAsOf(as_of));
+  for (const SignatureEntry& e : s.signatures) {
+    auto* sig = out.add_signatures();
+    sig->set_organisation_id(e.organisation_id);
+    sig->set_signatory_person_id(e.person_id);
+    *sig->mutable_signed_on() = services::ToProto(e.on);
+  }
+  *out.mutable_drafted_on() = services::ToProto(s.drafted_on);
+  if (s.activated_on) {
+    *out.mutable_activated_on() = services::ToProto(*s.activated_on);
+  }
+  out.set_termination_reason(s.termination_reason);
+  out.set_last_review_note(s.last_review_note);
+  for (const DeliveryEntry& e : s.deliveries) {
+    auto* d = out.add_deliveries();
+    d->set_delivery_id(e.delivery.delivery_id());
+    d->set_dataset_code(e.delivery.dataset_code());
+    *d->mutable_period() = e.delivery.period();
+    *d->mutable_due_date() = e.delivery.due_date();
+    *d->mutable_received_on() = services::ToProto(e.received_on);
+    const auto& due = e.delivery.due_date();
+    d->set_late(e.received_on > absl::CivilDay(due.year(), due.month(), due.day()));
+    d->set_redelivery(e.delivery.redelivery());
+    d->set_notes(e.delivery.notes());
+    *d->mutable_recorded_at() = services::ToTimestamp(e.recorded_at);
+  }
+  *out.mutable_as_of() = services::ToProto(as_of);
+  out.set_revision(l.revision.value_or(0));
+  return out;
+}
+
+}  // namespace ncm::mous
