@@ -507,6 +507,7 @@ TEST_F(EventStoreGrpcTest, ReflectionListsTheEventStoreService) {
   EXPECT_THAT(bytes, HasSubstr("grpc.health.v1.Health"));
   EXPECT_THAT(bytes, HasSubstr("ncm.stakeholders.v1.Stakeholders"));
   EXPECT_THAT(bytes, HasSubstr("ncm.resolutions.v1.Resolutions"));
+  EXPECT_THAT(bytes, HasSubstr("ncm.mous.v1.Mous"));
   call->WritesDone(reinterpret_cast<void*>(4));
   ASSERT_TRUE(cq.Next(&tag, &ok));
   grpc::Status status;
