@@ -15,6 +15,8 @@
 #include "ncm/mous/handler.h"
 #include "ncm/mous/service.h"
 #include "ncm/resolutions/handler.h"
+#include "ncm/resources/handler.h"
+#include "ncm/resources/service.h"
 #include "ncm/resolutions/service.h"
 #include "ncm/stakeholders/counties.h"
 #include "ncm/stakeholders/handler.h"
@@ -107,6 +109,11 @@ class ServerImpl final : public Server {
     mous_service_ =
         std::make_unique<mous::MousService>(mous_.get(), workers_.get());
     NCM_RETURN_IF_ERROR(mous_service_->CheckComplete());
+    resources_ = std::make_unique<resources::ResourcesHandler>(
+        store_.get(), stakeholders_.get(), clock);
+    resources_service_ = std::make_unique<resources::ResourcesService>(
+        resources_.get(), workers_.get());
+    NCM_RETURN_IF_ERROR(resources_service_->CheckComplete());
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -119,6 +126,7 @@ class ServerImpl final : public Server {
     builder.RegisterService(stakeholders_service_.get());
     builder.RegisterService(resolutions_service_.get());
     builder.RegisterService(mous_service_.get());
+    builder.RegisterService(resources_service_.get());
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
       return absl::UnavailableError(absl::StrCat(
@@ -151,6 +159,8 @@ class ServerImpl final : public Server {
     }
     eventstore_service_.reset();
     workers_.reset();  // runs what is queued, then stops
+    resources_service_.reset();
+    resources_.reset();
     mous_service_.reset();
     mous_.reset();
     resolutions_service_.reset();
@@ -180,6 +190,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<resolutions::ResolutionsService> resolutions_service_;
   std::unique_ptr<mous::MousHandler> mous_;
   std::unique_ptr<mous::MousService> mous_service_;
+  std::unique_ptr<resources::ResourcesHandler> resources_;
+  std::unique_ptr<resources::ResourcesService> resources_service_;
   std::unique_ptr<grpc::Server> server_;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
