@@ -1,0 +1,225 @@
+// The resources handler over the in-memory store: the NCM 2020 budget
+// loaded line by line and checked against totals worked out by hand from
+// the action plan's line items; idempotent retries; concurrent flows.
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ncm/eventstore/memory_event_store.h"
+#include "ncm/resources/budget_csv.h"
+#include "ncm/resources/handler.h"
+#include "testing/status_matchers.h"
+
+namespace ncm::resources {
+namespace {
+
+using ::ncm::testing::IsOk;
+using ::ncm::testing::StatusIs;
+using ::testing::HasSubstr;
+using Code = absl::StatusCode;
+namespace spb = ::ncm::stakeholders::v1;
+
+// KES -> minor units.
+constexpr int64_t Kes(int64_t shillings) { return shillings * 100; }
+
+services::Clock FixedClock() {
+  services::Clock c;
+  c.now = [] {
+    return absl::FromCivil(absl::CivilDay(2021, 6, 30), absl::UTCTimeZone());
+  };
+  return c;
+}
+
+class ResourcesHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ncm_ = Register("NCM-SEC");
+    giz_ = Register("GIZ");
+    pb::OpenBudgetRequest r;
+    r.set_title("NCM 2020 budget");
+    r.set_fiscal_year(2020);
+    r.set_currency("KES");
+    r.set_owner_organisation_id(ncm_);
+    auto o = h_.OpenBudget(r, "");
+    ASSERT_THAT(o, IsOk());
+    budget_ = o->aggregate_id;
+    EXPECT_EQ(budget_, ResourcesHandler::BudgetId(ncm_, 2020, "KES"));
+    EXPECT_THAT(h_.OpenBudget(r, ""), StatusIs(Code::kAlreadyExists));
+  }
+
+  std::string Register(const std::string& acronym) {
+    spb::RegisterOrganisationRequest r;
+    r.mutable_profile()->set_name(acronym);
+    r.mutable_profile()->set_acronym(acronym);
+    r.mutable_profile()->set_kind(spb::DEPARTMENT_OR_AGENCY);
+    r.mutable_profile()->set_level(spb::NATIONAL);
+    r.set_role(spb::MEMBER);
+    auto o = stakeholders_.RegisterOrganisation(r, "");
+    EXPECT_THAT(o, IsOk());
+    return o->aggregate_id;
+  }
+
+  void LoadFixture() {
+    auto sheet = LoadBudgetCsv(NCM_BUDGET_2020_CSV, 2);
+    ASSERT_THAT(sheet, IsOk());
+    ASSERT_EQ(sheet->lines.size(), 47u);
+    for (auto line : sheet->lines) {
+      line.set_budget_id(budget_);
+      auto o = h_.AddBudgetLine(line, "");
+      ASSERT_THAT(o, IsOk()) << line.description();
+      EXPECT_FALSE(o->declared_total_mismatch()) << line.description();
+    }
+    for (auto total : sheet->totals) {
+      total.set_budget_id(budget_);
+      ASSERT_THAT(h_.RecordDeclaredTotal(total, ""), IsOk()) << total.source();
+    }
+  }
+
+  pb::Budget Get() {
+    pb::GetBudgetRequest g;
+    g.set_budget_id(budget_);
+    auto b = h_.GetBudget(g);
+    EXPECT_THAT(b, IsOk());
+    return *b;
+  }
+
+  std::unique_ptr<eventstore::EventStore> store_ =
+      eventstore::NewMemoryEventStore();
+  stakeholders::StakeholdersHandler stakeholders_{
+      store_.get(), &stakeholders::CountyList::Kenya(), FixedClock()};
+  ResourcesHandler h_{store_.get(), &stakeholders_, FixedClock()};
+  std::string ncm_, giz_, budget_;
+};
+
+const pb::Totals* Find(const google::protobuf::RepeatedPtrField<pb::Totals>& all,
+                       const std::string& key) {
+  for (const auto& t : all) {
+    if (t.key() == key) return &t;
+  }
+  return nullptr;
+}
+
+TEST_F(ResourcesHandlerTest, The2020BudgetAddsUpAsWorkedOutByHand) {
+  LoadFixture();
+  pb::Budget b = Get();
+  EXPECT_EQ(b.lines_size(), 47);
+  EXPECT_EQ(b.starts_on().month(), 7);
+  EXPECT_EQ(b.ends_on().year(), 2021);
+  // By hand, from the line items:
+  // Pillar 1: 1.1 (480,000 + 50,000 + 480,000 + 1,800,000) x 4 = 11,240,000;
+  //   1.2 96,000 + (100,000 + 400,000 + 400,000 + 100,000) x 3 = 3,096,000;
+  //   1.4 400,000; 1.5 960,000 + 1,200,000 + 480,000 + 100,000 = 2,740,000;
+  //   1.7 480,000 + 300,000 + 50,000 + 2,400,000 + 480,000 = 3,710,000;
+  //   total 21,186,000.
+  // Pillar 2: 200,000 + 500,000 + 240,000 + 50,000 + 1,800,000 = 2,790,000.
+  // Pillar 3: 360,000 + 2,000,000 + 3,622,000 + 14,575,000 + 96,000
+  //   + 3,120,000 = 23,773,000.
+  // Pillar 4: 160,000 + 500,000 + 8,000,000 + 500,000 + 96,000 = 9,256,000,
+  //   where the plan prints 9,196,000 (60,000 short).
+  // Budget: 57,005,000, where the plan prints 56,945,000.
+  ASSERT_EQ(b.pillars_size(), 4);
+  EXPECT_EQ(Find(b.pillars(), "1")->current_minor(), Kes(21186000));
+  EXPECT_EQ(Find(b.pillars(), "2")->current_minor(), Kes(2790000));
+  EXPECT_FALSE(Find(b.pillars(), "2")->declared_mismatch());
+  EXPECT_EQ(Find(b.pillars(), "3")->current_minor(), Kes(23773000));
+  const pb::Totals* p4 = Find(b.pillars(), "4");
+  EXPECT_EQ(p4->current_minor(), Kes(9256000));
+  EXPECT_EQ(p4->declared_minor(), Kes(9196000));
+  EXPECT_TRUE(p4->declared_mismatch());
+  EXPECT_EQ(Find(b.activities(), "1.1")->current_minor(), Kes(11240000));
+  EXPECT_FALSE(Find(b.activities(), "1.1")->declared_mismatch());
+  EXPECT_EQ(Find(b.activities(), "1.2")->current_minor(), Kes(3096000));
+  EXPECT_EQ(Find(b.activities(), "3.3")->current_minor(), Kes(3622000));
+  EXPECT_EQ(Find(b.activities(), "3.6")->current_minor(), Kes(14575000));
+  EXPECT_EQ(b.total().current_minor(), Kes(57005000));
+  EXPECT_EQ(b.total().declared_minor(), Kes(56945000));
+  EXPECT_TRUE(b.total().declared_mismatch());
+  for (const auto& a : b.activities()) {
+    if (a.has_declared_minor()) EXPECT_FALSE(a.declared_mismatch()) << a.key();
+  }
+  // Activity codes in numeric order.
+  EXPECT_EQ(b.activities(0).key(), "1.1");
+  EXPECT_EQ(b.activities(b.activities_size() - 1).key(), "4.6");
+}
+
+TEST_F(ResourcesHandlerTest, FlowsAgainstTheBudgetAndRetries) {
+  LoadFixture();
+  pb::RecordTransactionRequest t;
+  t.set_budget_id(budget_);
+  t.set_type(pb::INCOMING_PLEDGE);
+  t.set_organisation_id(giz_);
+  t.mutable_amount()->set_minor_units(10000000);  // EUR 100,000.00
+  t.mutable_amount()->set_currency("EUR");
+  t.set_exchange_rate("128.4567");
+  *t.mutable_value_date() = services::ToProto(absl::CivilDay(2020, 8, 14));
+  t.add_activity_codes("3.6");
+  t.mutable_options()->set_command_id("giz-pledge-2020-kims");
+  auto first = h_.RecordTransaction(t, "giz-system");
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(first->budget_amount_minor(), Kes(12845670));
+  auto again = h_.RecordTransaction(t, "giz-system");
+  ASSERT_THAT(again, IsOk());
+  EXPECT_TRUE(again->result().replayed());
+  EXPECT_EQ(again->transaction_id(), first->transaction_id());
+  EXPECT_EQ(Get().transactions_size(), 1);
+
+  t.clear_options();
+  t.set_type(pb::EXPENDITURE);
+  t.mutable_amount()->set_currency("KES");
+  t.set_exchange_rate("");
+  t.clear_activity_codes();
+  t.add_activity_codes("5.1");
+  const uint64_t head = store_->HeadPosition();
+  EXPECT_THAT(h_.RecordTransaction(t, ""),
+              StatusIs(Code::kInvalidArgument, HasSubstr("not an activity")));
+  EXPECT_EQ(store_->HeadPosition(), head);
+
+  pb::AddBudgetLineRequest line;
+  line.set_budget_id(budget_);
+  line.set_activity_code("5.1");
+  line.set_pillar(5);
+  line.set_description("Communication strategy launch");
+  line.mutable_figures()->set_unit_cost_minor(Kes(4000));
+  line.mutable_figures()->set_quantity(50);
+  line.mutable_figures()->set_days(1);
+  line.mutable_options()->set_command_id("add-5.1");
+  auto l1 = h_.AddBudgetLine(line, "");
+  ASSERT_THAT(l1, IsOk());
+  auto l2 = h_.AddBudgetLine(line, "");
+  ASSERT_THAT(l2, IsOk());
+  EXPECT_TRUE(l2->result().replayed());
+  EXPECT_EQ(l2->line_id(), l1->line_id());
+  EXPECT_EQ(l2->total_minor(), Kes(200000));
+  ASSERT_THAT(h_.RecordTransaction(t, ""), IsOk());
+}
+
+TEST_F(ResourcesHandlerTest, ConcurrentFlowsOnOneBudgetAllCount) {
+  LoadFixture();
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      pb::RecordTransactionRequest t;
+      t.set_budget_id(budget_);
+      t.set_type(pb::INCOMING_FUNDS);
+      t.set_organisation_id(giz_);
+      t.mutable_amount()->set_minor_units(Kes(1000 * (i + 1)));
+      t.mutable_amount()->set_currency("KES");
+      *t.mutable_value_date() = services::ToProto(absl::CivilDay(2020, 10, 1));
+      t.mutable_options()->set_command_id(absl::StrCat("funds-", i));
+      if (h_.RecordTransaction(t, "").ok()) ok.fetch_add(1);
+    });
+  }
+  for (auto& t : threads) t.join();
+  pb::Budget b = Get();
+  EXPECT_EQ(b.transactions_size(), ok.load());
+  int64_t sum = 0;
+  for (const auto& t : b.transactions()) sum += t.budget_amount_minor();
+  EXPECT_EQ(b.total().received_minor(), sum);
+  EXPECT_GE(ok.load(), 4);
+}
+
+}  // namespace
+}  // namespace ncm::resources
