@@ -508,6 +508,7 @@ TEST_F(EventStoreGrpcTest, ReflectionListsTheEventStoreService) {
   EXPECT_THAT(bytes, HasSubstr("ncm.stakeholders.v1.Stakeholders"));
   EXPECT_THAT(bytes, HasSubstr("ncm.resolutions.v1.Resolutions"));
   EXPECT_THAT(bytes, HasSubstr("ncm.mous.v1.Mous"));
+  EXPECT_THAT(bytes, HasSubstr("ncm.resources.v1.Resources"));
   call->WritesDone(reinterpret_cast<void*>(4));
   ASSERT_TRUE(cq.Next(&tag, &ok));
   grpc::Status status;
