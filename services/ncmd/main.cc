@@ -24,6 +24,11 @@ ABSL_FLAG(std::string, time_zone, "Africa/Nairobi",
 ABSL_FLAG(std::string, counties_file, "",
           "CSV of code,name for the county list; empty: Kenya's 47 counties.");
 
+ABSL_FLAG(std::string, read_model_dir, "",
+          "Folder of the read models' RocksDB; empty: <data_dir>/readmodels.");
+ABSL_FLAG(int, query_wait_ms, 2000,
+          "How long a query's min_position waits when it names no wait_ms.");
+
 namespace {
 
 // One structured log line: ts=... level=... msg="..." key=value...
@@ -64,6 +69,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.counties_file = absl::GetFlag(FLAGS_counties_file);
+  options.read_model_dir = absl::GetFlag(FLAGS_read_model_dir);
+  options.query_wait = absl::Milliseconds(absl::GetFlag(FLAGS_query_wait_ms));
   if (!absl::LoadTimeZone(absl::GetFlag(FLAGS_time_zone), &options.time_zone)) {
     Log("error", "unknown --time_zone; give an IANA name such as Africa/Nairobi",
         absl::StrCat("time_zone=", absl::GetFlag(FLAGS_time_zone)));

@@ -13,6 +13,8 @@
 #include "ncm/services/eventstore_service.h"
 #include "ncm/services/raw_service.h"
 #include "ncm/mous/handler.h"
+#include "ncm/readside/service.h"
+#include "ncm/resolutions/read_model.h"
 #include "ncm/mous/service.h"
 #include "ncm/resolutions/handler.h"
 #include "ncm/resources/handler.h"
@@ -114,6 +116,25 @@ class ServerImpl final : public Server {
     resources_service_ = std::make_unique<resources::ResourcesService>(
         resources_.get(), workers_.get());
     NCM_RETURN_IF_ERROR(resources_service_->CheckComplete());
+    if (!options.data_dir.empty()) {
+      readside::ReadSideOptions ro;
+      ro.path = options.read_model_dir.empty()
+                    ? options.data_dir + "/readmodels"
+                    : options.read_model_dir;
+      std::vector<std::unique_ptr<readside::Projection>> projections;
+      projections.push_back(resolutions::NewResolutionsProjection());
+      NCM_ASSIGN_OR_RETURN(
+          read_side_,
+          readside::OpenReadSide(store_.get(), std::move(projections), ro));
+      NCM_RETURN_IF_ERROR(read_side_->Start());
+      resolutions_->SetReadSide(read_side_.get(), options.query_wait);
+      read_models_ = std::make_unique<readside::ReadModelsHandler>(
+          read_side_.get(),
+          std::vector<std::string>{resolutions::kResolutionsModel});
+      read_models_service_ = std::make_unique<readside::ReadModelsService>(
+          read_models_.get(), workers_.get());
+      NCM_RETURN_IF_ERROR(read_models_service_->CheckComplete());
+    }
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -127,6 +148,9 @@ class ServerImpl final : public Server {
     builder.RegisterService(resolutions_service_.get());
     builder.RegisterService(mous_service_.get());
     builder.RegisterService(resources_service_.get());
+    if (read_models_service_) {
+      builder.RegisterService(read_models_service_.get());
+    }
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
       return absl::UnavailableError(absl::StrCat(
@@ -143,6 +167,7 @@ class ServerImpl final : public Server {
                                          : absl::StrCat(host_, ":", port_);
   }
   eventstore::EventStore* store() override { return store_.get(); }
+  readside::ReadSide* read_side() override { return read_side_.get(); }
 
   void Shutdown(absl::Duration grace) override {
     {
@@ -159,6 +184,10 @@ class ServerImpl final : public Server {
     }
     eventstore_service_.reset();
     workers_.reset();  // runs what is queued, then stops
+    read_models_service_.reset();
+    read_models_.reset();
+    if (read_side_) read_side_->Stop();
+    read_side_.reset();
     resources_service_.reset();
     resources_.reset();
     mous_service_.reset();
@@ -192,6 +221,9 @@ class ServerImpl final : public Server {
   std::unique_ptr<mous::MousService> mous_service_;
   std::unique_ptr<resources::ResourcesHandler> resources_;
   std::unique_ptr<resources::ResourcesService> resources_service_;
+  std::unique_ptr<readside::ReadSide> read_side_;
+  std::unique_ptr<readside::ReadModelsHandler> read_models_;
+  std::unique_ptr<readside::ReadModelsService> read_models_service_;
   std::unique_ptr<grpc::Server> server_;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

@@ -185,7 +185,8 @@ void Apply(const pb::ResolutionEvent& e, const EventMeta& m,
   auto change = [&](pb::ResolutionStatus to, const std::string& reason) {
     s->status = to;
     s->last_change_on = m.occurred_on;
-    s->history.push_back({m.occurred_on, to, reason});
+    s->history.push_back(
+        {m.occurred_on, to, reason, m.recorded_at, m.actor, s->DueDate()});
   };
   switch (e.event_case()) {
     case pb::ResolutionEvent::kAdopted: {
@@ -205,7 +206,8 @@ void Apply(const pb::ResolutionEvent& e, const EventMeta& m,
       change(pb::IN_PROGRESS, e.started().note());
       break;
     case pb::ResolutionEvent::kProgressReported:
-      s->reports.push_back({e.progress_reported(), m.occurred_on, m.recorded_at});
+      s->reports.push_back(
+          {e.progress_reported(), m.occurred_on, m.recorded_at, m.actor});
       break;
     case pb::ResolutionEvent::kImplemented:
       s->evidence_references.assign(

@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "ncm/eventstore/status_macros.h"
 #include "ncm/services/ids.h"
+#include "ncm/resolutions/read_model.h"
+#include "ncm/resolutions/view.h"
 
 namespace ncm::resolutions {
 
@@ -347,35 +349,42 @@ absl::StatusOr<pb::Resolution> ResolutionsHandler::GetResolution(
         absl::StrCat("no resolution ", r.resolution_id()));
   }
   const ResolutionState& s = l.state;
-  pb::Resolution out;
-  out.set_resolution_id(s.resolution_id);
-  out.set_meeting_id(s.meeting_id);
-  *out.mutable_meeting_date() = services::ToProto(s.meeting_date);
-  *out.mutable_terms() = s.terms;
-  out.set_status(s.status);
-  *out.mutable_adopted_on() = services::ToProto(s.adopted_on);
-  out.set_percent_complete(s.PercentComplete());
-  for (const Report& rep : s.reports) {
-    auto* p = out.add_progress_reports();
-    p->set_report_id(rep.report.report_id());
-    p->set_reporting_organisation_id(rep.report.reporting_organisation_id());
-    p->set_percent_complete(rep.report.percent_complete());
-    p->set_narrative(rep.report.narrative());
-    *p->mutable_evidence_references() = rep.report.evidence_references();
-    *p->mutable_occurred_on() = services::ToProto(rep.occurred_on);
-    *p->mutable_recorded_at() = services::ToTimestamp(rep.recorded_at);
-  }
-  for (const StatusEntry& h : s.history) {
-    auto* c = out.add_history();
-    *c->mutable_occurred_on() = services::ToProto(h.on);
-    c->set_status(h.status);
-    c->set_reason(h.reason);
-  }
-  for (const auto& e : s.evidence_references) out.add_evidence_references(e);
-  out.set_superseded_by_resolution_id(s.superseded_by);
+  pb::Resolution out = ToView(s, l.revision.value_or(0), l.position);
   out.set_overdue(s.Overdue(as_of));
   *out.mutable_as_of() = services::ToProto(as_of);
-  out.set_revision(l.revision.value_or(0));
+  return out;
+}
+
+void ResolutionsHandler::SetReadSide(readside::ReadSide* read_side,
+                                     absl::Duration default_wait) {
+  read_side_ = read_side;
+  default_wait_ = default_wait;
+}
+
+absl::StatusOr<pb::ListResolutionsResponse> ResolutionsHandler::ListResolutions(
+    const pb::ListResolutionsRequest& r) {
+  if (read_side_ == nullptr) {
+    return absl::UnavailableError(
+        "this server keeps no read models (it runs on an in-memory store)");
+  }
+  if (r.wait_ms() < 0 || r.wait_ms() > 60000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "wait_ms must be 0 to 60000 (0: the server's default); got ",
+        r.wait_ms()));
+  }
+  if (r.min_position() > 0) {
+    NCM_RETURN_IF_ERROR(read_side_->WaitFor(
+        kResolutionsModel, r.min_position(),
+        r.wait_ms() == 0 ? default_wait_ : absl::Milliseconds(r.wait_ms())));
+  }
+  // Read the position first: the view reflects at least it.
+  NCM_ASSIGN_OR_RETURN(readside::ModelStatus status,
+                       read_side_->Status(kResolutionsModel));
+  NCM_ASSIGN_OR_RETURN(const readside::ReadModelView* view,
+                       read_side_->View(kResolutionsModel));
+  NCM_ASSIGN_OR_RETURN(pb::ListResolutionsResponse out,
+                       resolutions::ListResolutions(*view, r, clock_.Today()));
+  out.set_position(status.applied_position);
   return out;
 }
 

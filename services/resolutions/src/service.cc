@@ -32,6 +32,7 @@ ResolutionsService::ResolutionsService(ResolutionsHandler* h,
   Command("ReassignLead", h, &H::ReassignLead);
   Query("GetMeeting", h, &H::GetMeeting);
   Query("GetResolution", h, &H::GetResolution);
+  Query("ListResolutions", h, &H::ListResolutions);
 }
 
 }  // namespace ncm::resolutions

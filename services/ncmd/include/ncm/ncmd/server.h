@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "ncm/eventstore/event_store.h"
+#include "ncm/readside/runner.h"
 
 namespace ncm::ncmd {
 
@@ -28,6 +29,11 @@ struct ServerOptions {
   absl::TimeZone time_zone = absl::UTCTimeZone();
   // Threads that run the domain services' commands and queries.
   int worker_threads = 16;
+  // The read models' RocksDB folder; empty: <data_dir>/readmodels. With the
+  // in-memory store there are no read models.
+  std::string read_model_dir;
+  // How long a query's min_position waits when it names no wait.
+  absl::Duration query_wait = absl::Seconds(2);
 };
 
 class Server {
@@ -38,6 +44,8 @@ class Server {
   // host:port a client can dial.
   virtual std::string address() const = 0;
   virtual eventstore::EventStore* store() = 0;
+  // nullptr with the in-memory store.
+  virtual readside::ReadSide* read_side() = 0;
   // Stops accepting calls, ends subscriptions, waits up to `grace` for
   // in-flight calls, then closes the store. Idempotent.
   virtual void Shutdown(absl::Duration grace) = 0;

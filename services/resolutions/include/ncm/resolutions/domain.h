@@ -61,12 +61,16 @@ struct Report {
   pb::ProgressReported report;
   absl::CivilDay occurred_on;
   absl::Time recorded_at;
+  std::string actor;
 };
 
 struct StatusEntry {
   absl::CivilDay on;
   pb::ResolutionStatus status = pb::RESOLUTION_STATUS_UNSPECIFIED;
   std::string reason;
+  absl::Time recorded_at;
+  std::string actor;
+  absl::CivilDay due;  // the due date in force from this change on
 };
 
 struct ResolutionState {

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "ncm/eventstore/event_store.h"
+#include "ncm/readside/runner.h"
 #include "ncm/resolutions/domain.h"
 #include "ncm/resolutions/v1/resolutions.pb.h"
 #include "ncm/services/command.h"
@@ -71,6 +72,13 @@ class ResolutionsHandler {
   absl::StatusOr<pb::Resolution> GetResolution(
       const pb::GetResolutionRequest& r);
 
+  // Queries answered from the "resolutions" read model. Without a read
+  // side they are UNAVAILABLE. `default_wait` bounds a min_position wait
+  // that names no wait_ms.
+  void SetReadSide(readside::ReadSide* read_side, absl::Duration default_wait);
+  absl::StatusOr<pb::ListResolutionsResponse> ListResolutions(
+      const pb::ListResolutionsRequest& r);
+
  private:
   using MeetingDecider =
       std::function<absl::StatusOr<services::Decision<pb::MeetingEvent>>(
@@ -98,6 +106,8 @@ class ResolutionsHandler {
   const CountyList* const counties_;
   const services::Clock clock_;
   const CodeLists codes_;
+  readside::ReadSide* read_side_ = nullptr;
+  absl::Duration default_wait_ = absl::Seconds(2);
 };
 
 }  // namespace ncm::resolutions

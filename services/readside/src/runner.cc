@@ -1,0 +1,391 @@
+#include "ncm/readside/runner.h"
+
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "ncm/eventstore/status_macros.h"
+#include "rocksdb/db.h"
+#include "rocksdb/utilities/write_batch_with_index.h"
+
+namespace ncm::readside {
+namespace {
+
+namespace es = ::ncm::eventstore;
+
+constexpr char kCheckpointKey[] = {'\0', 'c', 'h', 'e', 'c', 'k', 'p', 'o',
+                                   'i', 'n', 't'};
+const rocksdb::Slice kCheckpoint(kCheckpointKey, sizeof(kCheckpointKey));
+
+std::string EncodePosition(uint64_t p) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, p >>= 8) out[i] = static_cast<char>(p & 0xff);
+  return out;
+}
+
+uint64_t DecodePosition(const std::string& s) {
+  uint64_t p = 0;
+  for (unsigned char c : s) p = (p << 8) | c;
+  return p;
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("read-model storage: ", what, ": ", s.ToString()));
+}
+
+class TxnImpl final : public ProjectionTxn {
+ public:
+  TxnImpl(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+          rocksdb::WriteBatchWithIndex* batch)
+      : db_(db), cf_(cf), batch_(batch) {}
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override {
+    std::string v;
+    rocksdb::Status s = batch_->GetFromBatchAndDB(
+        db_, rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()),
+        &v);
+    if (s.IsNotFound()) return std::nullopt;
+    NCM_RETURN_IF_ERROR(FromRocks(s, "get"));
+    return v;
+  }
+  void Put(absl::string_view key, absl::string_view value) override {
+    batch_->Put(cf_, rocksdb::Slice(key.data(), key.size()),
+                rocksdb::Slice(value.data(), value.size()));
+  }
+  void Delete(absl::string_view key) override {
+    batch_->Delete(cf_, rocksdb::Slice(key.data(), key.size()));
+  }
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  rocksdb::WriteBatchWithIndex* batch_;
+};
+
+struct Model;
+
+class ViewImpl final : public ReadModelView {
+ public:
+  explicit ViewImpl(Model* m) : m_(m) {}
+  absl::StatusOr<std::optional<std::string>> Get(
+      absl::string_view key) const override;
+  absl::Status Scan(absl::string_view prefix, absl::string_view start,
+                    const std::function<bool(absl::string_view,
+                                             absl::string_view)>& fn)
+      const override;
+
+ private:
+  Model* m_;
+};
+
+struct Model {
+  std::unique_ptr<Projection> projection;
+  rocksdb::DB* db = nullptr;
+  // Replaced by a rebuild: readers hold cf_mu shared.
+  mutable absl::Mutex cf_mu;
+  rocksdb::ColumnFamilyHandle* cf ABSL_GUARDED_BY(cf_mu) = nullptr;
+
+  absl::Mutex mu;
+  uint64_t applied ABSL_GUARDED_BY(mu) = 0;
+  uint64_t head_seen ABSL_GUARDED_BY(mu) = 0;
+  bool stop ABSL_GUARDED_BY(mu) = false;
+  std::string error ABSL_GUARDED_BY(mu);
+  std::thread thread;
+  ViewImpl view{this};
+};
+
+absl::StatusOr<std::optional<std::string>> ViewImpl::Get(
+    absl::string_view key) const {
+  absl::ReaderMutexLock l(&m_->cf_mu);
+  std::string v;
+  rocksdb::Status s = m_->db->Get(rocksdb::ReadOptions(), m_->cf,
+                                  rocksdb::Slice(key.data(), key.size()), &v);
+  if (s.IsNotFound()) return std::nullopt;
+  NCM_RETURN_IF_ERROR(FromRocks(s, "get"));
+  return v;
+}
+
+absl::Status ViewImpl::Scan(
+    absl::string_view prefix, absl::string_view start,
+    const std::function<bool(absl::string_view, absl::string_view)>& fn) const {
+  absl::ReaderMutexLock l(&m_->cf_mu);
+  std::unique_ptr<rocksdb::Iterator> it(
+      m_->db->NewIterator(rocksdb::ReadOptions(), m_->cf));
+  const std::string from(start.empty() ? prefix : start);
+  for (it->Seek(from); it->Valid(); it->Next()) {
+    absl::string_view k(it->key().data(), it->key().size());
+    if (k.substr(0, prefix.size()) != prefix) break;
+    if (!fn(k, absl::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "scan");
+}
+
+class ReadSideImpl final : public ReadSide {
+ public:
+  ReadSideImpl(es::EventStore* store, ReadSideOptions options)
+      : store_(store), options_(std::move(options)) {}
+
+  ~ReadSideImpl() override {
+    Stop();
+    for (auto& [name, m] : models_) {
+      absl::MutexLock l(&m->cf_mu);
+      if (m->cf != nullptr) db_->DestroyColumnFamilyHandle(m->cf);
+      m->cf = nullptr;
+    }
+    for (auto* h : other_cfs_) db_->DestroyColumnFamilyHandle(h);
+  }
+
+  absl::Status Open(std::vector<std::unique_ptr<Projection>> projections) {
+    rocksdb::DBOptions db_options;
+    db_options.create_if_missing = true;
+    db_options.create_missing_column_families = true;
+    std::vector<std::string> existing;
+    rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(
+        db_options, options_.path, &existing);
+    if (!ls.ok()) existing = {rocksdb::kDefaultColumnFamilyName};
+    std::map<std::string, std::unique_ptr<Projection>> wanted;
+    for (auto& p : projections) {
+      const std::string name = p->name();
+      if (!wanted.emplace(name, std::move(p)).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("two projections named ", name));
+      }
+    }
+    std::vector<std::string> names = existing;
+    for (const auto& [name, p] : wanted) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) {
+        names.push_back(name);
+      }
+    }
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) {
+      cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    NCM_RETURN_IF_ERROR(FromRocks(
+        rocksdb::DB::Open(db_options, options_.path, cfs, &handles, &db),
+        absl::StrCat("open ", options_.path)));
+    db_.reset(db);
+    for (size_t i = 0; i < names.size(); ++i) {
+      auto it = wanted.find(names[i]);
+      if (it == wanted.end()) {
+        other_cfs_.push_back(handles[i]);
+        continue;
+      }
+      auto m = std::make_unique<Model>();
+      m->projection = std::move(it->second);
+      m->db = db_.get();
+      {
+        absl::MutexLock l(&m->cf_mu);
+        m->cf = handles[i];
+      }
+      std::string cp;
+      rocksdb::Status s =
+          db_->Get(rocksdb::ReadOptions(), handles[i], kCheckpoint, &cp);
+      if (!s.IsNotFound()) NCM_RETURN_IF_ERROR(FromRocks(s, "checkpoint"));
+      absl::MutexLock l(&m->mu);
+      m->applied = s.ok() ? DecodePosition(cp) : 0;
+      models_[names[i]] = std::move(m);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Start() override {
+    listener_ = store_->AddCommitListener([this](uint64_t head) {
+      for (auto& [name, m] : models_) {
+        absl::MutexLock l(&m->mu);
+        m->head_seen = std::max(m->head_seen, head);
+      }
+    });
+    for (auto& [name, m] : models_) StartRunner(m.get());
+    return absl::OkStatus();
+  }
+
+  void Stop() override {
+    if (listener_ != 0) {
+      store_->RemoveCommitListener(listener_);
+      listener_ = 0;
+    }
+    for (auto& [name, m] : models_) StopRunner(m.get());
+  }
+
+  absl::Status WaitFor(const std::string& model, uint64_t position,
+                       absl::Duration timeout) override {
+    NCM_ASSIGN_OR_RETURN(Model * m, Find(model));
+    const uint64_t head = store_->HeadPosition();
+    if (position > head) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "min_position ", position, " is beyond the log's head (", head,
+          ")"));
+    }
+    absl::MutexLock l(&m->mu);
+    auto done = [m, position]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu) {
+      return m->applied >= position || !m->error.empty();
+    };
+    m->mu.AwaitWithTimeout(absl::Condition(&done), timeout);
+    if (!m->error.empty()) {
+      return absl::UnavailableError(absl::StrCat(
+          "read model ", model, " stopped at position ", m->applied, ": ",
+          m->error));
+    }
+    if (m->applied < position) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "read model ", model, " has applied position ", m->applied,
+          ", short of the ", position, " asked for (", position - m->applied,
+          " behind) after waiting ", absl::FormatDuration(timeout),
+          "; retry, or wait longer"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<ModelStatus> Status(const std::string& model) override {
+    NCM_ASSIGN_OR_RETURN(Model * m, Find(model));
+    ModelStatus s;
+    s.name = model;
+    s.head_position = store_->HeadPosition();
+    absl::MutexLock l(&m->mu);
+    s.applied_position = m->applied;
+    s.error = m->error;
+    return s;
+  }
+
+  absl::StatusOr<const ReadModelView*> View(const std::string& model) override {
+    NCM_ASSIGN_OR_RETURN(Model * m, Find(model));
+    return &m->view;
+  }
+
+  absl::Status Rebuild(const std::string& model,
+                       absl::Duration timeout) override {
+    NCM_ASSIGN_OR_RETURN(Model * m, Find(model));
+    absl::MutexLock rebuild(&rebuild_mu_);
+    StopRunner(m);
+    {
+      absl::MutexLock l(&m->cf_mu);
+      const std::string name = m->projection->name();
+      NCM_RETURN_IF_ERROR(
+          FromRocks(db_->DropColumnFamily(m->cf), "drop " + name));
+      db_->DestroyColumnFamilyHandle(m->cf);
+      m->cf = nullptr;
+      NCM_RETURN_IF_ERROR(FromRocks(
+          db_->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), name, &m->cf),
+          "create " + name));
+    }
+    {
+      absl::MutexLock l(&m->mu);
+      m->applied = 0;
+      m->error.clear();
+    }
+    const uint64_t head = store_->HeadPosition();
+    StartRunner(m);
+    absl::Status s = WaitFor(model, head, timeout);
+    if (absl::IsDeadlineExceeded(s)) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "rebuild of ", model, " goes on in the background: ", s.message()));
+    }
+    return s;
+  }
+
+ private:
+  absl::StatusOr<Model*> Find(const std::string& model) {
+    auto it = models_.find(model);
+    if (it == models_.end()) {
+      return absl::NotFoundError(absl::StrCat("no read model named ", model));
+    }
+    return it->second.get();
+  }
+
+  void StartRunner(Model* m) {
+    {
+      absl::MutexLock l(&m->mu);
+      m->stop = false;
+    }
+    m->thread = std::thread([this, m] { Run(m); });
+  }
+
+  void StopRunner(Model* m) {
+    {
+      absl::MutexLock l(&m->mu);
+      m->stop = true;
+    }
+    if (m->thread.joinable()) m->thread.join();
+  }
+
+  void Run(Model* m) {
+    for (;;) {
+      uint64_t from;
+      {
+        absl::MutexLock l(&m->mu);
+        if (m->stop) return;
+        from = m->applied + 1;
+      }
+      es::ReadAllOptions o;
+      o.from_position = from;
+      o.max_count = options_.page_events;
+      o.max_bytes = options_.page_bytes;
+      absl::StatusOr<es::ReadAllResult> page = store_->ReadAll(o);
+      absl::Status s = page.status();
+      if (s.ok() && page->events.empty()) {
+        // Caught up: sleep until a commit moves the head past us.
+        absl::MutexLock l(&m->mu);
+        auto wake = [m, from]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu) {
+          return m->stop || m->head_seen >= from;
+        };
+        m->mu.AwaitWithTimeout(absl::Condition(&wake), absl::Milliseconds(500));
+        continue;
+      }
+      if (s.ok()) s = ApplyPage(m, page->events);
+      if (!s.ok()) {
+        absl::MutexLock l(&m->mu);
+        m->error = std::string(s.message());
+        std::fprintf(stderr,
+                     "level=error msg=\"projection stopped\" model=%s "
+                     "position=%llu reason=\"%s\"\n",
+                     m->projection->name().c_str(),
+                     static_cast<unsigned long long>(m->applied + 1),
+                     m->error.c_str());
+        return;
+      }
+    }
+  }
+
+  absl::Status ApplyPage(Model* m, const std::vector<es::RecordedEvent>& events) {
+    absl::ReaderMutexLock cf_lock(&m->cf_mu);
+    rocksdb::WriteBatchWithIndex batch;
+    TxnImpl txn(db_.get(), m->cf, &batch);
+    for (const es::RecordedEvent& e : events) {
+      NCM_RETURN_IF_ERROR(m->projection->Apply(e, &txn));
+    }
+    const uint64_t last = events.back().position;
+    batch.Put(m->cf, kCheckpoint, EncodePosition(last));
+    NCM_RETURN_IF_ERROR(FromRocks(
+        db_->Write(rocksdb::WriteOptions(), batch.GetWriteBatch()), "write"));
+    absl::MutexLock l(&m->mu);
+    m->applied = last;
+    return absl::OkStatus();
+  }
+
+  es::EventStore* const store_;
+  const ReadSideOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> other_cfs_;
+  std::map<std::string, std::unique_ptr<Model>> models_;
+  uint64_t listener_ = 0;
+  absl::Mutex rebuild_mu_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ReadSide>> OpenReadSide(
+    es::EventStore* store, std::vector<std::unique_ptr<Projection>> projections,
+    const ReadSideOptions& options) {
+  auto rs = std::make_unique<ReadSideImpl>(store, options);
+  NCM_RETURN_IF_ERROR(rs->Open(std::move(projections)));
+  return rs;
+}
+
+}  // namespace ncm::readside

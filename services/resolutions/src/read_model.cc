@@ -1,0 +1,231 @@
+#include "ncm/resolutions/read_model.h"
+
+#include <algorithm>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ncm/eventstore/status_macros.h"
+#include "ncm/resolutions/view.h"
+#include "ncm/services/command.h"
+#include "ncm/services/dates.h"
+#include "ncm/services/ids.h"
+
+namespace ncm::resolutions {
+namespace {
+
+namespace es = ::ncm::eventstore;
+
+constexpr absl::string_view kStreamPrefix = "resolution-";
+
+std::string RecordKey(absl::string_view id) { return absl::StrCat("r/", id); }
+
+std::string DayKey(const ncm::common::v1::Date& d) {
+  return absl::StrFormat("%04d%02d%02d", d.year(), d.month(), d.day());
+}
+
+std::string DueKey(const pb::Resolution& v) {
+  return absl::StrCat("d/", DayKey(v.terms().due_date()), "/",
+                      v.resolution_id());
+}
+
+std::string AdoptedKey(const pb::Resolution& v) {
+  return absl::StrCat("a/", DayKey(v.adopted_on()), "/", v.resolution_id());
+}
+
+absl::CivilDay Day(const ncm::common::v1::Date& d) {
+  return absl::CivilDay(d.year(), d.month(), d.day());
+}
+
+class ResolutionsProjection final : public readside::Projection {
+ public:
+  std::string name() const override { return kResolutionsModel; }
+
+  absl::Status Apply(const es::RecordedEvent& e,
+                     readside::ProjectionTxn* txn) override {
+    if (!absl::StartsWith(e.stream_id, kStreamPrefix)) return absl::OkStatus();
+    const std::string id(e.stream_id.substr(kStreamPrefix.size()));
+    pb::ResolutionEvent w;
+    NCM_RETURN_IF_ERROR(services::DecodeEvent(e, &w));
+    const std::string key = RecordKey(id);
+    NCM_ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn->Get(key));
+    pb::Resolution before;
+    if (bytes.has_value() && !before.ParseFromString(*bytes)) {
+      return absl::DataLossError(
+          absl::StrCat("read model record ", key, " does not parse"));
+    }
+    ResolutionState s = FromView(before);
+    services::EventMeta meta{e.revision,
+                             e.position,
+                             services::TimeToDay(e.occurred_at),
+                             e.recorded_at,
+                             e.actor,
+                             e.command_id};
+    resolutions::Apply(w, meta, &s);
+    if (!s.exists) return absl::OkStatus();  // nothing before an adoption
+    pb::Resolution after = ToView(s, e.revision, e.position);
+    if (bytes.has_value()) {
+      if (DueKey(before) != DueKey(after)) txn->Delete(DueKey(before));
+      if (AdoptedKey(before) != AdoptedKey(after)) {
+        txn->Delete(AdoptedKey(before));
+      }
+    }
+    txn->Put(DueKey(after), "");
+    txn->Put(AdoptedKey(after), "");
+    txn->Put(key, after.SerializeAsString());
+    return absl::OkStatus();
+  }
+};
+
+bool Matches(const pb::ListResolutionsRequest& r, const pb::Resolution& v,
+             const pb::Resolution& as_of) {
+  if (as_of.status() == pb::RESOLUTION_STATUS_UNSPECIFIED) return false;
+  if (r.statuses_size() > 0 &&
+      std::find(r.statuses().begin(), r.statuses().end(), as_of.status()) ==
+          r.statuses().end()) {
+    return false;
+  }
+  if (!r.organisation_id().empty()) {
+    const auto& t = v.terms();
+    bool involved = t.lead_organisation_id() == r.organisation_id();
+    if (!r.lead_only()) {
+      for (const auto& s : t.supporting_organisation_ids()) {
+        involved |= s == r.organisation_id();
+      }
+    }
+    if (!involved) return false;
+  }
+  if (!r.meeting_id().empty() && v.meeting_id() != r.meeting_id()) return false;
+  if (r.strategic_priority() != 0 &&
+      v.terms().strategic_priority() != r.strategic_priority()) {
+    return false;
+  }
+  if (r.pillar() != 0 && v.terms().pillar() != r.pillar()) return false;
+  if (r.gcm_objective() != 0 &&
+      std::find(v.terms().gcm_objectives().begin(),
+                v.terms().gcm_objectives().end(),
+                r.gcm_objective()) == v.terms().gcm_objectives().end()) {
+    return false;
+  }
+  const absl::CivilDay due = Day(as_of.terms().due_date());
+  if (services::IsSet(r.due_from()) && due < Day(r.due_from())) return false;
+  if (services::IsSet(r.due_to()) && due > Day(r.due_to())) return false;
+  if (r.overdue_only() && !as_of.overdue()) return false;
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<readside::Projection> NewResolutionsProjection() {
+  return std::make_unique<ResolutionsProjection>();
+}
+
+pb::Resolution AsOfView(const pb::Resolution& v, absl::CivilDay day) {
+  const AsOf a = StatusAsOf(v, day);
+  pb::Resolution out = v;
+  out.set_status(a.status);
+  out.set_percent_complete(a.percent_complete);
+  out.set_overdue(a.overdue);
+  *out.mutable_as_of() = services::ToProto(day);
+  if (a.status != pb::RESOLUTION_STATUS_UNSPECIFIED) {
+    *out.mutable_terms()->mutable_due_date() = services::ToProto(a.due);
+  }
+  out.clear_history();
+  for (const auto& c : v.history()) {
+    if (Day(c.occurred_on()) <= day) *out.add_history() = c;
+  }
+  out.clear_progress_reports();
+  for (const auto& p : v.progress_reports()) {
+    if (Day(p.occurred_on()) <= day) *out.add_progress_reports() = p;
+  }
+  if (a.status != pb::IMPLEMENTED && a.status != pb::VERIFIED) {
+    out.clear_evidence_references();
+  }
+  if (a.status != pb::SUPERSEDED) out.clear_superseded_by_resolution_id();
+  return out;
+}
+
+absl::StatusOr<pb::ListResolutionsResponse> ListResolutions(
+    const readside::ReadModelView& view, const pb::ListResolutionsRequest& r,
+    absl::CivilDay today) {
+  absl::CivilDay as_of = today;
+  if (services::IsSet(r.as_of())) {
+    NCM_ASSIGN_OR_RETURN(as_of, services::FromProto(r.as_of(), "as_of"));
+  }
+  for (const char* f : {"due_from", "due_to"}) {
+    const auto& d = std::string(f) == "due_from" ? r.due_from() : r.due_to();
+    if (services::IsSet(d)) {
+      NCM_RETURN_IF_ERROR(services::FromProto(d, f).status());
+    }
+  }
+  if (!r.organisation_id().empty()) {
+    NCM_RETURN_IF_ERROR(services::CheckUuid(r.organisation_id(), "organisation_id"));
+  }
+  if (!r.meeting_id().empty()) {
+    NCM_RETURN_IF_ERROR(services::CheckUuid(r.meeting_id(), "meeting_id"));
+  }
+  if (r.page_size() < 0 || r.page_size() > 1000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_size must be 0 to 1000 (0: 100); got ", r.page_size()));
+  }
+  const size_t page_size = r.page_size() == 0 ? 100 : r.page_size();
+  std::string prefix;
+  switch (r.order_by()) {
+    case pb::ListResolutionsRequest::BY_ID: prefix = "r/"; break;
+    case pb::ListResolutionsRequest::BY_DUE_DATE: prefix = "d/"; break;
+    case pb::ListResolutionsRequest::BY_ADOPTION_DATE: prefix = "a/"; break;
+    default:
+      return absl::InvalidArgumentError(
+          "order_by must be BY_ID, BY_DUE_DATE or BY_ADOPTION_DATE");
+  }
+  std::string start;
+  if (!r.page_token().empty()) {
+    if (!absl::WebSafeBase64Unescape(r.page_token(), &start) ||
+        !absl::StartsWith(start, prefix)) {
+      return absl::InvalidArgumentError(
+          "page_token is not one this list gave (or the order changed); "
+          "start again without it");
+    }
+    start.push_back('\0');  // just after the last key of the previous page
+  }
+  pb::ListResolutionsResponse out;
+  std::string last;
+  bool more = false;
+  absl::Status inner;
+  NCM_RETURN_IF_ERROR(view.Scan(
+      prefix, start, [&](absl::string_view key, absl::string_view value) {
+        if (out.resolutions_size() == static_cast<int>(page_size)) {
+          more = true;
+          return false;
+        }
+        pb::Resolution v;
+        if (prefix == "r/") {
+          if (!v.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+            inner = absl::DataLossError(absl::StrCat("record ", key));
+            return false;
+          }
+        } else {
+          const absl::string_view id = key.substr(key.rfind('/') + 1);
+          absl::StatusOr<std::optional<std::string>> bytes =
+              view.Get(RecordKey(id));
+          if (!bytes.ok()) {
+            inner = bytes.status();
+            return false;
+          }
+          if (!bytes->has_value() || !v.ParseFromString(**bytes)) {
+            last = std::string(key);  // an index entry being replaced
+            return true;
+          }
+        }
+        last = std::string(key);
+        pb::Resolution at = AsOfView(v, as_of);
+        if (Matches(r, v, at)) *out.add_resolutions() = std::move(at);
+        return true;
+      }));
+  NCM_RETURN_IF_ERROR(inner);
+  if (more) out.set_next_page_token(absl::WebSafeBase64Escape(last));
+  return out;
+}
+
+}  // namespace ncm::resolutions
