@@ -192,38 +192,43 @@ absl::StatusOr<pb::ListResolutionsResponse> ListResolutions(
   pb::ListResolutionsResponse out;
   std::string last;
   bool more = false;
-  absl::Status inner;
-  NCM_RETURN_IF_ERROR(view.Scan(
-      prefix, start, [&](absl::string_view key, absl::string_view value) {
-        if (out.resolutions_size() == static_cast<int>(page_size)) {
-          more = true;
-          return false;
+  // Keys are read in chunks and records looked up between chunks: a view
+  // read must not run inside a scan.
+  constexpr size_t kChunk = 256;
+  std::string cursor = start;
+  for (bool done = false; !done && !more;) {
+    std::vector<std::pair<std::string, std::string>> chunk;
+    NCM_RETURN_IF_ERROR(view.Scan(
+        prefix, cursor, [&](absl::string_view key, absl::string_view value) {
+          chunk.emplace_back(std::string(key), std::string(value));
+          return chunk.size() < kChunk;
+        }));
+    done = chunk.size() < kChunk;
+    for (auto& [key, value] : chunk) {
+      if (out.resolutions_size() == static_cast<int>(page_size)) {
+        more = true;
+        break;
+      }
+      pb::Resolution v;
+      if (prefix == "r/") {
+        if (!v.ParseFromString(value)) {
+          return absl::DataLossError(absl::StrCat("read model record ", key));
         }
-        pb::Resolution v;
-        if (prefix == "r/") {
-          if (!v.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-            inner = absl::DataLossError(absl::StrCat("record ", key));
-            return false;
-          }
-        } else {
-          const absl::string_view id = key.substr(key.rfind('/') + 1);
-          absl::StatusOr<std::optional<std::string>> bytes =
-              view.Get(RecordKey(id));
-          if (!bytes.ok()) {
-            inner = bytes.status();
-            return false;
-          }
-          if (!bytes->has_value() || !v.ParseFromString(**bytes)) {
-            last = std::string(key);  // an index entry being replaced
-            return true;
-          }
+      } else {
+        const std::string id = key.substr(key.rfind('/') + 1);
+        NCM_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                             view.Get(RecordKey(id)));
+        if (!bytes.has_value() || !v.ParseFromString(*bytes)) {
+          last = key;  // an index entry whose record is being replaced
+          continue;
         }
-        last = std::string(key);
-        pb::Resolution at = AsOfView(v, as_of);
-        if (Matches(r, v, at)) *out.add_resolutions() = std::move(at);
-        return true;
-      }));
-  NCM_RETURN_IF_ERROR(inner);
+      }
+      last = key;
+      pb::Resolution at = AsOfView(v, as_of);
+      if (Matches(r, v, at)) *out.add_resolutions() = std::move(at);
+    }
+    if (!chunk.empty()) cursor = chunk.back().first + std::string(1, '\0');
+  }
   if (more) out.set_next_page_token(absl::WebSafeBase64Escape(last));
   return out;
 }

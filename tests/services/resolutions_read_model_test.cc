@@ -1,0 +1,350 @@
+// The resolutions read model against a plain fold of the same events, on a
+// generated history: every record equal to GetResolution's, as-of answers
+// at several dates, filters, pagination while writes go on, read-your-
+// writes through min_position, and a rebuild equal to the incremental one.
+#include <random>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "ncm/eventstore/rocksdb_event_store.h"
+#include "ncm/resolutions/handler.h"
+#include "ncm/resolutions/read_model.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
+
+namespace ncm::resolutions {
+namespace {
+
+using ::ncm::testing::IsOk;
+using ::ncm::testing::StatusIs;
+using ::testing::HasSubstr;
+using Code = absl::StatusCode;
+namespace spb = ::ncm::stakeholders::v1;
+using google::protobuf::util::MessageDifferencer;
+
+services::Clock FixedClock() {
+  services::Clock c;
+  c.now = [] {
+    return absl::FromCivil(absl::CivilDay(2023, 6, 30), absl::UTCTimeZone());
+  };
+  return c;
+}
+
+ncm::common::v1::Date D(absl::CivilDay d) { return services::ToProto(d); }
+
+class ResolutionsReadModelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    eventstore::RocksDbOptions o;
+    o.path = dir_.Sub("log");
+    auto s = eventstore::OpenRocksDbEventStore(o);
+    ASSERT_THAT(s, IsOk());
+    store_ = std::move(*s);
+    stakeholders_ = std::make_unique<stakeholders::StakeholdersHandler>(
+        store_.get(), &CountyList::Kenya(), FixedClock());
+    h_ = std::make_unique<ResolutionsHandler>(
+        store_.get(), stakeholders_.get(), &CountyList::Kenya(), FixedClock());
+    std::vector<std::unique_ptr<readside::Projection>> ps;
+    ps.push_back(NewResolutionsProjection());
+    readside::ReadSideOptions ro;
+    ro.path = dir_.Sub("models");
+    ro.page_events = 64;
+    auto rs = readside::OpenReadSide(store_.get(), std::move(ps), ro);
+    ASSERT_THAT(rs, IsOk());
+    read_side_ = std::move(*rs);
+    ASSERT_THAT(read_side_->Start(), IsOk());
+    h_->SetReadSide(read_side_.get(), absl::Seconds(10));
+    for (const char* a : {"NIS", "KNBS", "IOM", "GIZ"}) {
+      spb::RegisterOrganisationRequest r;
+      r.mutable_profile()->set_name(a);
+      r.mutable_profile()->set_acronym(a);
+      r.mutable_profile()->set_kind(spb::DEPARTMENT_OR_AGENCY);
+      r.mutable_profile()->set_level(spb::NATIONAL);
+      r.set_role(spb::MEMBER);
+      *r.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2020, 1, 1));
+      auto o = stakeholders_->RegisterOrganisation(r, "");
+      ASSERT_THAT(o, IsOk());
+      orgs_.push_back(o->aggregate_id);
+    }
+  }
+  void TearDown() override { read_side_->Stop(); }
+
+  std::string Meeting(absl::CivilDay day) {
+    pb::ScheduleMeetingRequest s;
+    s.mutable_details()->set_kind(pb::QUARTERLY_STAKEHOLDER_MEETING);
+    s.mutable_details()->set_title(absl::StrCat("QSM ", services::FormatDay(day)));
+    *s.mutable_details()->mutable_date() = D(day);
+    *s.mutable_options()->mutable_occurred_on() = D(day);
+    auto m = h_->ScheduleMeeting(s, "secretariat");
+    EXPECT_THAT(m, IsOk());
+    return m->aggregate_id;
+  }
+
+  // A resolution adopted on `day`, then moved through a random walk of
+  // legal transitions, one every ~20 days.
+  std::string Generate(std::mt19937* rng, const std::string& meeting,
+                       absl::CivilDay day, int n) {
+    pb::AdoptResolutionRequest a;
+    a.set_meeting_id(meeting);
+    *a.mutable_options()->mutable_occurred_on() = D(day);
+    auto* t = a.mutable_terms();
+    t->set_text(absl::StrCat("Resolution ", n));
+    t->set_lead_organisation_id(orgs_[n % 4]);
+    t->add_supporting_organisation_ids(orgs_[(n + 1) % 4]);
+    *t->mutable_due_date() = D(day + 30 + static_cast<int>((*rng)() % 200));
+    t->set_strategic_priority(1 + n % 6);
+    t->set_pillar(1 + n % 4);
+    t->add_gcm_objectives(1 + n % 23);
+    auto o = h_->AdoptResolution(a, "secretariat");
+    EXPECT_THAT(o, IsOk());
+    const std::string id = o->aggregate_id;
+    const int steps = (*rng)() % 6;
+    for (int i = 0; i < steps; ++i) {
+      day += 1 + static_cast<int>((*rng)() % 40);
+      if (day > absl::CivilDay(2023, 6, 30)) break;
+      pb::ResolutionChangeRequest c;
+      c.set_resolution_id(id);
+      c.set_reason("step");
+      *c.mutable_options()->mutable_occurred_on() = D(day);
+      pb::ReportProgressRequest p;
+      p.set_resolution_id(id);
+      p.set_reporting_organisation_id(orgs_[n % 4]);
+      p.set_percent_complete(static_cast<int>((*rng)() % 101));
+      p.set_narrative("work");
+      *p.mutable_options()->mutable_occurred_on() = D(day);
+      pb::MarkImplementedRequest mi;
+      mi.set_resolution_id(id);
+      mi.add_evidence_references("E");
+      *mi.mutable_options()->mutable_occurred_on() = D(day);
+      pb::DeferResolutionRequest df;
+      df.set_resolution_id(id);
+      df.set_reason("later");
+      *df.mutable_new_due_date() = D(day + 400);
+      *df.mutable_options()->mutable_occurred_on() = D(day);
+      // Try transitions in a random order; the first legal one wins.
+      for (int k = 0, pick = (*rng)() % 7; k < 7; ++k, pick = (pick + 1) % 7) {
+        absl::Status s;
+        switch (pick) {
+          case 0: s = h_->StartImplementation(c, "").status(); break;
+          case 1: s = h_->ReportProgress(p, "partner").status(); break;
+          case 2: s = h_->MarkImplemented(mi, "").status(); break;
+          case 3: s = h_->DeferResolution(df, "").status(); break;
+          case 4: s = h_->BlockResolution(c, "").status(); break;
+          case 5: s = h_->UnblockResolution(c, "").status(); break;
+          case 6: s = h_->ResumeImplementation(c, "").status(); break;
+        }
+        if (s.ok()) break;
+      }
+    }
+    return id;
+  }
+
+  std::vector<pb::Resolution> ListAll(pb::ListResolutionsRequest r) {
+    r.set_min_position(store_->HeadPosition());
+    std::vector<pb::Resolution> out;
+    for (;;) {
+      auto page = h_->ListResolutions(r);
+      EXPECT_THAT(page, IsOk());
+      if (!page.ok()) return out;
+      for (auto& v : *page->mutable_resolutions()) out.push_back(std::move(v));
+      if (page->next_page_token().empty()) return out;
+      r.set_page_token(page->next_page_token());
+    }
+  }
+
+  ncm::testing::TempDir dir_;
+  std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<stakeholders::StakeholdersHandler> stakeholders_;
+  std::unique_ptr<ResolutionsHandler> h_;
+  std::unique_ptr<readside::ReadSide> read_side_;
+  std::vector<std::string> orgs_;
+};
+
+TEST_F(ResolutionsReadModelTest, EqualsAPlainFoldAtEveryDate) {
+  std::mt19937 rng(20210318);
+  std::vector<std::string> ids;
+  for (int q = 0; q < 6; ++q) {
+    const absl::CivilDay day = absl::CivilDay(2021, 1, 20) + 90 * q;
+    const std::string meeting = Meeting(day);
+    for (int i = 0; i < 25; ++i) ids.push_back(Generate(&rng, meeting, day, q * 25 + i));
+  }
+  pb::ListResolutionsRequest all;
+  all.set_page_size(17);
+  std::vector<pb::Resolution> listed = ListAll(all);
+  ASSERT_EQ(listed.size(), ids.size());
+  for (const pb::Resolution& v : listed) {
+    pb::GetResolutionRequest g;
+    g.set_resolution_id(v.resolution_id());
+    auto folded = h_->GetResolution(g);
+    ASSERT_THAT(folded, IsOk());
+    pb::Resolution expected = AsOfView(*folded, absl::CivilDay(2023, 6, 30));
+    EXPECT_TRUE(MessageDifferencer::Equals(v, expected))
+        << v.DebugString() << "\nvs\n" << expected.DebugString();
+  }
+  // As of past dates: the status from the kept history equals a fold of
+  // the events that happened by then.
+  for (absl::CivilDay day : {absl::CivilDay(2021, 3, 1), absl::CivilDay(2021, 9, 30),
+                             absl::CivilDay(2022, 6, 30)}) {
+    all.clear_page_token();
+    *all.mutable_as_of() = D(day);
+    std::vector<pb::Resolution> then = ListAll(all);
+    size_t adopted_by_then = 0;
+    for (const std::string& id : ids) {
+      auto events = services::ReadWholeStream(store_.get(), ResolutionStream(id));
+      ASSERT_THAT(events, IsOk());
+      ResolutionState s;
+      for (const auto& e : *events) {
+        if (services::TimeToDay(e.occurred_at) > day) break;
+        pb::ResolutionEvent w;
+        ASSERT_THAT(services::DecodeEvent(e, &w), IsOk());
+        Apply(w, services::EventMeta{e.revision, e.position,
+                                     services::TimeToDay(e.occurred_at),
+                                     e.recorded_at, e.actor, e.command_id},
+              &s);
+      }
+      if (!s.exists) continue;
+      ++adopted_by_then;
+      auto it = std::find_if(then.begin(), then.end(), [&](const auto& v) {
+        return v.resolution_id() == id;
+      });
+      ASSERT_NE(it, then.end());
+      EXPECT_EQ(it->status(), s.status) << services::FormatDay(day);
+      EXPECT_EQ(it->overdue(), s.Overdue(day));
+      EXPECT_EQ(it->terms().due_date().SerializeAsString(),
+                services::ToProto(s.DueDate()).SerializeAsString());
+    }
+    EXPECT_EQ(then.size(), adopted_by_then);
+  }
+}
+
+TEST_F(ResolutionsReadModelTest, FiltersOrdersAndBadRequests) {
+  std::mt19937 rng(7);
+  const std::string m1 = Meeting(absl::CivilDay(2022, 3, 1));
+  const std::string m2 = Meeting(absl::CivilDay(2022, 6, 1));
+  for (int i = 0; i < 20; ++i) {
+    Generate(&rng, i < 12 ? m1 : m2,
+             i < 12 ? absl::CivilDay(2022, 3, 1) : absl::CivilDay(2022, 6, 1), i);
+  }
+  pb::ListResolutionsRequest r;
+  r.set_meeting_id(m2);
+  EXPECT_EQ(ListAll(r).size(), 8u);
+  r.Clear();
+  r.set_organisation_id(orgs_[0]);
+  r.set_lead_only(true);
+  for (const auto& v : ListAll(r)) {
+    EXPECT_EQ(v.terms().lead_organisation_id(), orgs_[0]);
+  }
+  r.set_lead_only(false);
+  EXPECT_EQ(ListAll(r).size(), 10u);  // lead of 5, supporting 5
+  r.Clear();
+  r.set_strategic_priority(2);
+  r.set_pillar(2);
+  for (const auto& v : ListAll(r)) {
+    EXPECT_EQ(v.terms().strategic_priority(), 2);
+  }
+  r.Clear();
+  r.set_overdue_only(true);
+  for (const auto& v : ListAll(r)) EXPECT_TRUE(v.overdue());
+  r.Clear();
+  r.set_order_by(pb::ListResolutionsRequest::BY_DUE_DATE);
+  auto by_due = ListAll(r);
+  ASSERT_EQ(by_due.size(), 20u);
+  for (size_t i = 1; i < by_due.size(); ++i) {
+    // Ordered by the current due date (the index), then by id.
+    pb::GetResolutionRequest a, b;
+    a.set_resolution_id(by_due[i - 1].resolution_id());
+    b.set_resolution_id(by_due[i].resolution_id());
+    auto da = h_->GetResolution(a)->terms().due_date();
+    auto db = h_->GetResolution(b)->terms().due_date();
+    EXPECT_LE(std::make_tuple(da.year(), da.month(), da.day()),
+              std::make_tuple(db.year(), db.month(), db.day()));
+  }
+  r.Clear();
+  r.set_page_token("garbage!");
+  EXPECT_THAT(h_->ListResolutions(r),
+              StatusIs(Code::kInvalidArgument, HasSubstr("page_token")));
+  r.Clear();
+  r.set_page_size(5000);
+  EXPECT_THAT(h_->ListResolutions(r),
+              StatusIs(Code::kInvalidArgument, HasSubstr("page_size")));
+  r.Clear();
+  r.set_organisation_id("IOM");
+  EXPECT_THAT(h_->ListResolutions(r),
+              StatusIs(Code::kInvalidArgument, HasSubstr("organisation_id")));
+  r.Clear();
+  r.set_min_position(store_->HeadPosition() + 10);
+  EXPECT_THAT(h_->ListResolutions(r), StatusIs(Code::kOutOfRange));
+}
+
+TEST_F(ResolutionsReadModelTest, ReadYourWritesAndStablePagesUnderWrites) {
+  std::mt19937 rng(11);
+  const std::string m = Meeting(absl::CivilDay(2022, 1, 10));
+  std::set<std::string> initial;
+  for (int i = 0; i < 60; ++i) {
+    initial.insert(Generate(&rng, m, absl::CivilDay(2022, 1, 10), i));
+  }
+  // A write, then a read carrying its position, sees it.
+  pb::ResolutionChangeRequest block;
+  block.set_resolution_id(*initial.begin());
+  block.set_reason("waiting for funds");
+  auto w = h_->BlockResolution(block, "");
+  pb::ListResolutionsRequest r;
+  r.add_statuses(pb::BLOCKED);
+  if (w.ok()) {
+    r.set_min_position(w->position);
+    auto page = h_->ListResolutions(r);
+    ASSERT_THAT(page, IsOk());
+    EXPECT_GE(page->position(), w->position);
+    bool seen = false;
+    for (const auto& v : page->resolutions()) {
+      seen |= v.resolution_id() == *initial.begin();
+    }
+    EXPECT_TRUE(seen);
+  }
+  // Pages while another thread adopts more: every resolution that existed
+  // before is listed exactly once.
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    std::mt19937 wrng(12);
+    for (int i = 100; !stop.load() && i < 160; ++i) {
+      Generate(&wrng, m, absl::CivilDay(2022, 1, 10), i);
+    }
+  });
+  pb::ListResolutionsRequest all;
+  all.set_page_size(7);
+  std::vector<std::string> seen;
+  for (;;) {
+    auto page = h_->ListResolutions(all);
+    ASSERT_THAT(page, IsOk());
+    for (const auto& v : page->resolutions()) seen.push_back(v.resolution_id());
+    if (page->next_page_token().empty()) break;
+    all.set_page_token(page->next_page_token());
+  }
+  stop = true;
+  writer.join();
+  std::set<std::string> unique(seen.begin(), seen.end());
+  EXPECT_EQ(unique.size(), seen.size()) << "a resolution was listed twice";
+  for (const std::string& id : initial) EXPECT_TRUE(unique.count(id)) << id;
+}
+
+TEST_F(ResolutionsReadModelTest, RebuildEqualsIncremental) {
+  std::mt19937 rng(3);
+  const std::string m = Meeting(absl::CivilDay(2022, 2, 1));
+  for (int i = 0; i < 40; ++i) Generate(&rng, m, absl::CivilDay(2022, 2, 1), i);
+  pb::ListResolutionsRequest all;
+  all.set_page_size(1000);
+  auto before = ListAll(all);
+  ASSERT_THAT(read_side_->Rebuild(kResolutionsModel, absl::Seconds(20)), IsOk());
+  auto after = ListAll(all);
+  ASSERT_EQ(before.size(), after.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_TRUE(MessageDifferencer::Equals(before[i], after[i]));
+  }
+}
+
+}  // namespace
+}  // namespace ncm::resolutions
