@@ -346,5 +346,82 @@ TEST_F(ResolutionsReadModelTest, RebuildEqualsIncremental) {
   }
 }
 
+TEST_F(ResolutionsReadModelTest, ImplementationReportAsWorkedOutByHand) {
+  const std::string m = Meeting(absl::CivilDay(2022, 3, 1));
+  auto adopt = [&](int lead, int sp, absl::CivilDay due) {
+    pb::AdoptResolutionRequest a;
+    a.set_meeting_id(m);
+    *a.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2022, 3, 1));
+    a.mutable_terms()->set_text("r");
+    a.mutable_terms()->set_lead_organisation_id(orgs_[lead]);
+    *a.mutable_terms()->mutable_due_date() = D(due);
+    a.mutable_terms()->set_strategic_priority(sp);
+    a.mutable_terms()->set_pillar(1);
+    auto o = h_->AdoptResolution(a, "");
+    EXPECT_THAT(o, IsOk());
+    return o->aggregate_id;
+  };
+  auto change = [&](auto method, const std::string& id, absl::CivilDay on) {
+    pb::ResolutionChangeRequest c;
+    c.set_resolution_id(id);
+    c.set_reason("x");
+    *c.mutable_options()->mutable_occurred_on() = D(on);
+    EXPECT_THAT((h_.get()->*method)(c, ""), IsOk());
+  };
+  const std::string r1 = adopt(0, 1, absl::CivilDay(2022, 6, 30));
+  change(&ResolutionsHandler::StartImplementation, r1, absl::CivilDay(2022, 4, 1));
+  pb::MarkImplementedRequest mi;
+  mi.set_resolution_id(r1);
+  mi.add_evidence_references("E");
+  *mi.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2022, 5, 1));
+  ASSERT_THAT(h_->MarkImplemented(mi, ""), IsOk());
+  adopt(0, 1, absl::CivilDay(2022, 9, 30));  // open: 92 days overdue
+  const std::string r3 = adopt(1, 2, absl::CivilDay(2022, 11, 30));
+  change(&ResolutionsHandler::BlockResolution, r3, absl::CivilDay(2022, 6, 1));
+  const std::string r4 = adopt(1, 2, absl::CivilDay(2023, 3, 31));
+  change(&ResolutionsHandler::RescindResolution, r4, absl::CivilDay(2022, 7, 1));
+
+  pb::ImplementationReportRequest r;
+  *r.mutable_as_of() = D(absl::CivilDay(2022, 12, 31));
+  r.set_min_position(store_->HeadPosition());
+  auto rep = h_->ImplementationReport(r);
+  ASSERT_THAT(rep, IsOk());
+  ASSERT_EQ(rep->groups_size(), 2);
+  for (const auto& g : rep->groups()) {
+    EXPECT_EQ(g.resolutions(), 2);
+    if (g.key() == orgs_[0]) {
+      EXPECT_EQ(g.implemented(), 1);
+      EXPECT_EQ(g.implemented_basis_points(), 5000);
+      EXPECT_EQ(g.overdue(), 1);
+      EXPECT_EQ(g.mean_days_overdue_centi(), 9200);
+    } else {
+      EXPECT_EQ(g.key(), orgs_[1]);
+      EXPECT_EQ(g.implemented_basis_points(), 0);  // the rescinded one aside
+      EXPECT_EQ(g.overdue(), 1);
+      EXPECT_EQ(g.mean_days_overdue_centi(), 3100);
+    }
+  }
+  EXPECT_EQ(rep->total().resolutions(), 4);
+  EXPECT_EQ(rep->total().implemented_basis_points(), 3333);
+  EXPECT_EQ(rep->total().mean_days_overdue_centi(), 6150);
+  EXPECT_GE(rep->position(), store_->HeadPosition());
+
+  r.set_group_by(pb::ImplementationReportRequest::STRATEGIC_PRIORITY);
+  *r.mutable_as_of() = D(absl::CivilDay(2022, 3, 15));
+  rep = h_->ImplementationReport(r);
+  ASSERT_THAT(rep, IsOk());
+  ASSERT_EQ(rep->groups_size(), 2);
+  EXPECT_EQ(rep->groups(0).key(), "SP1");
+  EXPECT_EQ(rep->total().overdue(), 0);
+  ASSERT_EQ(rep->total().by_status_size(), 1);
+  EXPECT_EQ(rep->total().by_status(0).status(), pb::ADOPTED);
+  EXPECT_EQ(rep->total().by_status(0).count(), 4);
+  r.set_group_by(pb::ImplementationReportRequest::ADOPTION_QUARTER);
+  rep = h_->ImplementationReport(r);
+  ASSERT_THAT(rep, IsOk());
+  ASSERT_EQ(rep->groups_size(), 1);
+  EXPECT_EQ(rep->groups(0).key(), "2022-Q1");
+}
+
 }  // namespace
 }  // namespace ncm::resolutions

@@ -339,6 +339,11 @@ absl::StatusOr<pb::Meeting> ResolutionsHandler::GetMeeting(
 absl::StatusOr<pb::Resolution> ResolutionsHandler::GetResolution(
     const pb::GetResolutionRequest& r) {
   NCM_RETURN_IF_ERROR(CheckUuid(r.resolution_id(), "resolution_id"));
+  if (r.min_position() > store_->HeadPosition()) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "min_position ", r.min_position(), " is beyond the log's head (",
+        store_->HeadPosition(), ")"));
+  }
   NCM_ASSIGN_OR_RETURN(absl::CivilDay as_of,
                        DayOr(r.as_of(), clock_.Today(), "as_of"));
   NCM_ASSIGN_OR_RETURN(auto l, (Load<pb::ResolutionEvent, ResolutionState>(
@@ -361,30 +366,48 @@ void ResolutionsHandler::SetReadSide(readside::ReadSide* read_side,
   default_wait_ = default_wait;
 }
 
-absl::StatusOr<pb::ListResolutionsResponse> ResolutionsHandler::ListResolutions(
-    const pb::ListResolutionsRequest& r) {
+absl::StatusOr<std::pair<const readside::ReadModelView*, uint64_t>>
+ResolutionsHandler::ReadModel(uint64_t min_position, int32_t wait_ms) {
   if (read_side_ == nullptr) {
     return absl::UnavailableError(
         "this server keeps no read models (it runs on an in-memory store)");
   }
-  if (r.wait_ms() < 0 || r.wait_ms() > 60000) {
+  if (wait_ms < 0 || wait_ms > 60000) {
     return absl::InvalidArgumentError(absl::StrCat(
         "wait_ms must be 0 to 60000 (0: the server's default); got ",
-        r.wait_ms()));
+        wait_ms));
   }
-  if (r.min_position() > 0) {
+  if (min_position > 0) {
     NCM_RETURN_IF_ERROR(read_side_->WaitFor(
-        kResolutionsModel, r.min_position(),
-        r.wait_ms() == 0 ? default_wait_ : absl::Milliseconds(r.wait_ms())));
+        kResolutionsModel, min_position,
+        wait_ms == 0 ? default_wait_ : absl::Milliseconds(wait_ms)));
   }
   // Read the position first: the view reflects at least it.
   NCM_ASSIGN_OR_RETURN(readside::ModelStatus status,
                        read_side_->Status(kResolutionsModel));
   NCM_ASSIGN_OR_RETURN(const readside::ReadModelView* view,
                        read_side_->View(kResolutionsModel));
-  NCM_ASSIGN_OR_RETURN(pb::ListResolutionsResponse out,
-                       resolutions::ListResolutions(*view, r, clock_.Today()));
-  out.set_position(status.applied_position);
+  return std::make_pair(view, status.applied_position);
+}
+
+absl::StatusOr<pb::ListResolutionsResponse> ResolutionsHandler::ListResolutions(
+    const pb::ListResolutionsRequest& r) {
+  NCM_ASSIGN_OR_RETURN(auto model, ReadModel(r.min_position(), r.wait_ms()));
+  NCM_ASSIGN_OR_RETURN(
+      pb::ListResolutionsResponse out,
+      resolutions::ListResolutions(*model.first, r, clock_.Today()));
+  out.set_position(model.second);
+  return out;
+}
+
+absl::StatusOr<pb::ImplementationReportResponse>
+ResolutionsHandler::ImplementationReport(
+    const pb::ImplementationReportRequest& r) {
+  NCM_ASSIGN_OR_RETURN(auto model, ReadModel(r.min_position(), r.wait_ms()));
+  NCM_ASSIGN_OR_RETURN(
+      pb::ImplementationReportResponse out,
+      resolutions::ImplementationReport(*model.first, r, clock_.Today()));
+  out.set_position(model.second);
   return out;
 }
 

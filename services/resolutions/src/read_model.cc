@@ -1,6 +1,7 @@
 #include "ncm/resolutions/read_model.h"
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -230,6 +231,115 @@ absl::StatusOr<pb::ListResolutionsResponse> ListResolutions(
     if (!chunk.empty()) cursor = chunk.back().first + std::string(1, '\0');
   }
   if (more) out.set_next_page_token(absl::WebSafeBase64Escape(last));
+  return out;
+}
+
+namespace {
+
+struct Tally {
+  int64_t resolutions = 0;
+  std::map<int, int64_t> by_status;
+  int64_t implemented = 0;
+  int64_t countable = 0;
+  int64_t overdue = 0;
+  int64_t overdue_days = 0;
+
+  void Add(const pb::Resolution& at, absl::CivilDay as_of) {
+    ++resolutions;
+    ++by_status[at.status()];
+    if (at.status() == pb::IMPLEMENTED || at.status() == pb::VERIFIED) {
+      ++implemented;
+    }
+    if (at.status() != pb::RESCINDED && at.status() != pb::SUPERSEDED) {
+      ++countable;
+    }
+    if (at.overdue()) {
+      ++overdue;
+      overdue_days += as_of - Day(at.terms().due_date());
+    }
+  }
+
+  pb::ReportGroup ToProto(std::string key) const {
+    pb::ReportGroup g;
+    g.set_key(std::move(key));
+    g.set_resolutions(resolutions);
+    for (const auto& [status, n] : by_status) {
+      auto* c = g.add_by_status();
+      c->set_status(static_cast<pb::ResolutionStatus>(status));
+      c->set_count(n);
+    }
+    g.set_implemented(implemented);
+    // Rounded half up, in exact integers.
+    if (countable > 0) {
+      g.set_implemented_basis_points((implemented * 20000 + countable) /
+                                     (2 * countable));
+    }
+    if (overdue > 0) {
+      g.set_mean_days_overdue_centi((overdue_days * 200 + overdue) /
+                                    (2 * overdue));
+    }
+    g.set_overdue(overdue);
+    return g;
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<pb::ImplementationReportResponse> ImplementationReport(
+    const readside::ReadModelView& view,
+    const pb::ImplementationReportRequest& r, absl::CivilDay today) {
+  absl::CivilDay as_of = today;
+  if (services::IsSet(r.as_of())) {
+    NCM_ASSIGN_OR_RETURN(as_of, services::FromProto(r.as_of(), "as_of"));
+  }
+  if (!pb::ImplementationReportRequest::GroupBy_IsValid(r.group_by())) {
+    return absl::InvalidArgumentError(
+        "group_by must be LEAD_ORGANISATION, STRATEGIC_PRIORITY, PILLAR, "
+        "MEETING or ADOPTION_QUARTER");
+  }
+  std::map<std::string, Tally> groups;
+  Tally total;
+  absl::Status bad;
+  NCM_RETURN_IF_ERROR(view.Scan(
+      "r/", "", [&](absl::string_view key, absl::string_view value) {
+        pb::Resolution v;
+        if (!v.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          bad = absl::DataLossError(absl::StrCat("read model record ", key));
+          return false;
+        }
+        const AsOf a = StatusAsOf(v, as_of);
+        if (a.status == pb::RESOLUTION_STATUS_UNSPECIFIED) return true;
+        pb::Resolution at;
+        at.set_status(a.status);
+        at.set_overdue(a.overdue);
+        *at.mutable_terms()->mutable_due_date() = services::ToProto(a.due);
+        std::string group;
+        switch (r.group_by()) {
+          case pb::ImplementationReportRequest::LEAD_ORGANISATION:
+            group = v.terms().lead_organisation_id();
+            break;
+          case pb::ImplementationReportRequest::STRATEGIC_PRIORITY:
+            group = absl::StrCat("SP", v.terms().strategic_priority());
+            break;
+          case pb::ImplementationReportRequest::PILLAR:
+            group = absl::StrCat(v.terms().pillar());
+            break;
+          case pb::ImplementationReportRequest::MEETING:
+            group = v.meeting_id();
+            break;
+          default:
+            group = absl::StrCat(v.adopted_on().year(), "-Q",
+                                 (v.adopted_on().month() + 2) / 3);
+        }
+        groups[group].Add(at, as_of);
+        total.Add(at, as_of);
+        return true;
+      }));
+  NCM_RETURN_IF_ERROR(bad);
+  pb::ImplementationReportResponse out;
+  *out.mutable_as_of() = services::ToProto(as_of);
+  for (const auto& [key, t] : groups) *out.add_groups() = t.ToProto(key);
+  *out.mutable_total() = total.ToProto("total");
   return out;
 }
 

@@ -33,6 +33,7 @@ ResolutionsService::ResolutionsService(ResolutionsHandler* h,
   Query("GetMeeting", h, &H::GetMeeting);
   Query("GetResolution", h, &H::GetResolution);
   Query("ListResolutions", h, &H::ListResolutions);
+  Query("ImplementationReport", h, &H::ImplementationReport);
 }
 
 }  // namespace ncm::resolutions

@@ -78,6 +78,8 @@ class ResolutionsHandler {
   void SetReadSide(readside::ReadSide* read_side, absl::Duration default_wait);
   absl::StatusOr<pb::ListResolutionsResponse> ListResolutions(
       const pb::ListResolutionsRequest& r);
+  absl::StatusOr<pb::ImplementationReportResponse> ImplementationReport(
+      const pb::ImplementationReportRequest& r);
 
  private:
   using MeetingDecider =
@@ -98,6 +100,10 @@ class ResolutionsHandler {
   absl::StatusOr<Outcome> Change(const pb::ResolutionChangeRequest& r,
                                  const std::string& actor,
                                  const Transition& decide);
+  // Waits for min_position (bounded) and returns the read model's view
+  // and the position it reflects at least.
+  absl::StatusOr<std::pair<const readside::ReadModelView*, uint64_t>>
+  ReadModel(uint64_t min_position, int32_t wait_ms);
   absl::StatusOr<OrganisationState> Organisation(const std::string& id,
                                                  const std::string& field);
 

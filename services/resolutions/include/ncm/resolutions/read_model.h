@@ -32,6 +32,12 @@ absl::StatusOr<ncm::resolutions::v1::ListResolutionsResponse> ListResolutions(
     const ncm::resolutions::v1::ListResolutionsRequest& r,
     absl::CivilDay today);
 
+// The implementation report as of r.as_of (default `today`) from `view`.
+absl::StatusOr<ncm::resolutions::v1::ImplementationReportResponse>
+ImplementationReport(const readside::ReadModelView& view,
+                     const ncm::resolutions::v1::ImplementationReportRequest& r,
+                     absl::CivilDay today);
+
 }  // namespace ncm::resolutions
 
 #endif  // NCM_RESOLUTIONS_READ_MODEL_H_
