@@ -36,6 +36,7 @@
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
 #include "ncm/ncmd/server.h"
 #include "record_codec.h"
+#include "tests/bench/bench_util.h"
 
 ABSL_FLAG(std::string, data_dir, "/tmp",
           "Folder in which a fresh working folder is made for the store and "
@@ -53,6 +54,8 @@ namespace {
 namespace es = ::ncm::eventstore;
 namespace pb = ::ncm::eventstore::v1;
 using Clock = std::chrono::steady_clock;
+using ncm::bench::ComputePercentiles;
+using ncm::bench::Percentiles;
 
 constexpr char kEventType[] = "ncm.bench.v1.Sample";
 constexpr size_t kPayloadBytes = 200;
@@ -77,26 +80,6 @@ double Micros(Clock::duration d) {
 
 double Seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
-}
-
-struct Percentiles {
-  double p50 = 0;
-  double p99 = 0;
-};
-
-// Nearest-rank percentiles.
-Percentiles ComputePercentiles(std::vector<double> v) {
-  Percentiles p;
-  if (v.empty()) return p;
-  std::sort(v.begin(), v.end());
-  auto rank = [&](double q) {
-    const size_t i =
-        static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
-    return v[std::min(v.size(), std::max<size_t>(i, 1)) - 1];
-  };
-  p.p50 = rank(0.50);
-  p.p99 = rank(0.99);
-  return p;
 }
 
 // Bench events: random v4 UUIDs, streams "bench-<k>", a random payload.

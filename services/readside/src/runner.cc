@@ -358,8 +358,13 @@ class ReadSideImpl final : public ReadSide {
     rocksdb::WriteBatchWithIndex batch;
     TxnImpl txn(db_.get(), m->cf, &batch);
     for (const es::RecordedEvent& e : events) {
-      NCM_RETURN_IF_ERROR(m->projection->Apply(e, &txn));
+      absl::Status s = m->projection->Apply(e, &txn);
+      if (!s.ok()) {
+        (void)m->projection->EndPage(nullptr);
+        return s;
+      }
     }
+    NCM_RETURN_IF_ERROR(m->projection->EndPage(&txn));
     const uint64_t last = events.back().position;
     batch.Put(m->cf, kCheckpoint, EncodePosition(last));
     NCM_RETURN_IF_ERROR(FromRocks(

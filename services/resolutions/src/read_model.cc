@@ -39,6 +39,8 @@ absl::CivilDay Day(const ncm::common::v1::Date& d) {
   return absl::CivilDay(d.year(), d.month(), d.day());
 }
 
+// Keeps the page's resolutions decoded while the page is applied, and
+// writes each once at the end of the page.
 class ResolutionsProjection final : public readside::Projection {
  public:
   std::string name() const override { return kResolutionsModel; }
@@ -49,34 +51,63 @@ class ResolutionsProjection final : public readside::Projection {
     const std::string id(e.stream_id.substr(kStreamPrefix.size()));
     pb::ResolutionEvent w;
     NCM_RETURN_IF_ERROR(services::DecodeEvent(e, &w));
-    const std::string key = RecordKey(id);
-    NCM_ASSIGN_OR_RETURN(std::optional<std::string> bytes, txn->Get(key));
-    pb::Resolution before;
-    if (bytes.has_value() && !before.ParseFromString(*bytes)) {
-      return absl::DataLossError(
-          absl::StrCat("read model record ", key, " does not parse"));
+    auto it = page_.find(id);
+    if (it == page_.end()) {
+      Pending p;
+      NCM_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                           txn->Get(RecordKey(id)));
+      if (bytes.has_value()) {
+        pb::Resolution before;
+        if (!before.ParseFromString(*bytes)) {
+          return absl::DataLossError(
+              absl::StrCat("read model record ", RecordKey(id),
+                           " does not parse"));
+        }
+        p.due_key = DueKey(before);
+        p.adopted_key = AdoptedKey(before);
+        p.state = FromView(before);
+      }
+      it = page_.emplace(id, std::move(p)).first;
     }
-    ResolutionState s = FromView(before);
+    Pending& p = it->second;
     services::EventMeta meta{e.revision,
                              e.position,
                              services::TimeToDay(e.occurred_at),
                              e.recorded_at,
                              e.actor,
                              e.command_id};
-    resolutions::Apply(w, meta, &s);
-    if (!s.exists) return absl::OkStatus();  // nothing before an adoption
-    pb::Resolution after = ToView(s, e.revision, e.position);
-    if (bytes.has_value()) {
-      if (DueKey(before) != DueKey(after)) txn->Delete(DueKey(before));
-      if (AdoptedKey(before) != AdoptedKey(after)) {
-        txn->Delete(AdoptedKey(before));
-      }
-    }
-    txn->Put(DueKey(after), "");
-    txn->Put(AdoptedKey(after), "");
-    txn->Put(key, after.SerializeAsString());
+    resolutions::Apply(w, meta, &p.state);
+    p.revision = e.revision;
+    p.position = e.position;
     return absl::OkStatus();
   }
+
+  absl::Status EndPage(readside::ProjectionTxn* txn) override {
+    if (txn != nullptr) {
+      for (auto& [id, p] : page_) {
+        if (!p.state.exists) continue;  // nothing before an adoption
+        const pb::Resolution after = ToView(p.state, p.revision, p.position);
+        const std::string due = DueKey(after), adopted = AdoptedKey(after);
+        if (!p.due_key.empty() && p.due_key != due) txn->Delete(p.due_key);
+        if (!p.adopted_key.empty() && p.adopted_key != adopted) {
+          txn->Delete(p.adopted_key);
+        }
+        txn->Put(due, "");
+        txn->Put(adopted, "");
+        txn->Put(RecordKey(id), after.SerializeAsString());
+      }
+    }
+    page_.clear();
+    return absl::OkStatus();
+  }
+
+ private:
+  struct Pending {
+    ResolutionState state;
+    std::string due_key, adopted_key;  // as stored before the page
+    uint64_t revision = 0, position = 0;
+  };
+  std::map<std::string, Pending> page_;
 };
 
 bool Matches(const pb::ListResolutionsRequest& r, const pb::Resolution& v,

@@ -51,6 +51,14 @@ class Projection {
   // starting with '\0' are reserved for the runner.
   virtual absl::Status Apply(const eventstore::RecordedEvent& e,
                              ProjectionTxn* txn) = 0;
+  // Called after the last Apply of a page, before the page and its
+  // checkpoint are written: a projection that keeps decoded records in
+  // memory during a page writes them here. Also called (and must drop its
+  // cache) when the page is abandoned, with `txn` null.
+  virtual absl::Status EndPage(ProjectionTxn* txn) {
+    (void)txn;
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace ncm::readside
