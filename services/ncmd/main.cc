@@ -86,6 +86,14 @@ int main(int argc, char** argv) {
       absl::StrCat("address=", (*server)->address(),
                    " data_dir=", options.data_dir,
                    " head_position=", (*server)->store()->HeadPosition()));
+  if (auto* rs = (*server)->read_side(); rs != nullptr) {
+    auto st = rs->Status("resolutions");
+    if (st.ok()) {
+      Log("info", "read model resuming",
+          absl::StrCat("model=", st->name,
+                       " applied_position=", st->applied_position));
+    }
+  }
 
   std::thread waiter([&] {
     int sig = 0;

@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <fstream>
+#include <iostream>
 #include <map>
+#include <set>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -17,6 +19,8 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
+#include "ncm/resolutions/v1/events.pb.h"
+#include "ncm/resolutions/v1/resolutions.grpc.pb.h"
 #include "testing/grpc_log.h"
 #include "testing/temp_dir.h"
 
@@ -200,6 +204,125 @@ TEST(NcmdProcessTest, AcknowledgedAppendsSurviveKill9) {
     for (auto& t : clients) t.join();
   }
   EXPECT_GT(acked.size(), 100u);
+}
+
+// Appends `n` resolutions of two events each (adopted, one progress
+// report) through the EventStore API; returns their ids.
+std::vector<std::string> AppendResolutions(pb::EventStore::Stub* stub, int n,
+                                           bool quiet = false) {
+  namespace rpb = ::ncm::resolutions::v1;
+  std::vector<std::string> ids;
+  for (int done = 0; done < n;) {
+    pb::AppendRequest req;
+    for (int k = 0; k < 100 && done < n; ++k, ++done) {
+      const std::string id = ::ncm::testing::NewUuid();
+      ids.push_back(id);
+      auto* w = req.add_streams();
+      w->set_stream_id("resolution-" + id);
+      w->mutable_expected()->set_kind(pb::ExpectedRevision::NO_STREAM);
+      rpb::ResolutionAdopted a;
+      a.set_resolution_id(id);
+      a.set_meeting_id(::ncm::testing::NewUuid());
+      a.mutable_meeting_date()->set_year(2021);
+      a.mutable_meeting_date()->set_month(3);
+      a.mutable_meeting_date()->set_day(18);
+      a.mutable_terms()->set_text("generated");
+      a.mutable_terms()->set_lead_organisation_id(::ncm::testing::NewUuid());
+      *a.mutable_terms()->mutable_due_date() = a.meeting_date();
+      a.mutable_terms()->set_strategic_priority(1);
+      a.mutable_terms()->set_pillar(1);
+      auto* e = w->add_events();
+      e->set_event_id(::ncm::testing::NewUuid());
+      e->set_event_type("ncm.resolutions.v1.ResolutionAdopted");
+      e->set_payload(a.SerializeAsString());
+      rpb::ProgressReported p;
+      p.set_report_id(::ncm::testing::NewUuid());
+      p.set_reporting_organisation_id(a.terms().lead_organisation_id());
+      p.set_percent_complete(10);
+      p.set_narrative("once");
+      auto* e2 = w->add_events();
+      e2->set_event_id(::ncm::testing::NewUuid());
+      e2->set_event_type("ncm.resolutions.v1.ProgressReported");
+      e2->set_payload(p.SerializeAsString());
+    }
+    grpc::ClientContext ctx;
+    pb::AppendResponse resp;
+    grpc::Status s = stub->Append(&ctx, req, &resp);
+    if (!quiet) {
+      EXPECT_TRUE(s.ok()) << s.error_message();
+    }
+    if (!s.ok()) return {};  // not acknowledged: may or may not be there
+  }
+  return ids;
+}
+
+TEST(NcmdProcessTest, ReadModelSurvivesKill9WhileProjecting) {
+  ::ncm::testing::TempDir dir;
+  std::vector<std::string> ids;
+  constexpr int kCycles = 3, kPerCycle = 6000;
+  uint64_t head = 0;
+  for (int cycle = 0; cycle <= kCycles; ++cycle) {
+    Ncmd ncmd(dir.Sub("db"), dir.Sub(absl::StrCat("rm-", cycle, ".log")));
+    ASSERT_TRUE(ncmd.Start()) << ncmd.log();
+    auto channel =
+        grpc::CreateChannel(ncmd.address(), grpc::InsecureChannelCredentials());
+    auto stub = pb::EventStore::NewStub(channel);
+    if (cycle < kCycles) {
+      // Kill at a random moment while appends, and so projection, go on.
+      std::thread killer([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(150 + 100 * cycle));
+        ncmd.Kill9();
+      });
+      for (int batch = 0; batch < kPerCycle / 100; ++batch) {
+        auto more = AppendResolutions(stub.get(), 100, /*quiet=*/true);
+        if (more.empty()) break;
+        ids.insert(ids.end(), more.begin(), more.end());
+      }
+      killer.join();
+      continue;
+    }
+    // After the kills: every resolution is in the read model once, with
+    // its one report applied exactly once.
+    for (int c = 1; c <= kCycles; ++c) {
+      const std::string log = ReadFile(dir.Sub(absl::StrCat("rm-", c, ".log")));
+      auto head = log.find("head_position=");
+      auto at = log.find("applied_position=");
+      std::cout << "restart " << c << ": read model "
+                << log.substr(at, log.find('\n', at) - at) << ", log "
+                << log.substr(head, log.find('\n', head) - head) << "\n";
+    }
+    auto res = ::ncm::resolutions::v1::Resolutions::NewStub(channel);
+    ::ncm::resolutions::v1::ListResolutionsRequest r;
+    r.set_page_size(1000);
+    {
+      grpc::ClientContext ctx;
+      pb::VerifyChainRequest vr;
+      pb::VerifyChainResponse v;
+      ASSERT_TRUE(stub->VerifyChain(&ctx, vr, &v).ok());
+      head = v.to_position();
+    }
+    r.set_min_position(head);
+    r.set_wait_ms(30000);
+    std::set<std::string> seen;
+    for (;;) {
+      grpc::ClientContext ctx;
+      ::ncm::resolutions::v1::ListResolutionsResponse page;
+      grpc::Status s = res->ListResolutions(&ctx, r, &page);
+      ASSERT_TRUE(s.ok()) << s.error_message();
+      for (const auto& v : page.resolutions()) {
+        EXPECT_EQ(v.progress_reports_size(), 1) << v.resolution_id();
+        EXPECT_EQ(v.revision(), 1u);
+        EXPECT_TRUE(seen.insert(v.resolution_id()).second);
+      }
+      if (page.next_page_token().empty()) break;
+      r.set_page_token(page.next_page_token());
+    }
+    // Every acknowledged resolution, and any whose append landed without
+    // its answer: all that the log holds, each once.
+    for (const std::string& id : ids) EXPECT_TRUE(seen.count(id)) << id;
+    EXPECT_EQ(2 * seen.size(), head);
+    EXPECT_EQ(ncmd.Terminate(absl::Seconds(20)), 0);
+  }
 }
 
 TEST(NcmdProcessTest, SecondServerOnTheSameFolderExitsWithAClearMessage) {
