@@ -87,8 +87,9 @@ int main(int argc, char** argv) {
                    " data_dir=", options.data_dir,
                    " head_position=", (*server)->store()->HeadPosition()));
   if (auto* rs = (*server)->read_side(); rs != nullptr) {
-    auto st = rs->Status("resolutions");
-    if (st.ok()) {
+    for (const char* model : {"resolutions", "mous"}) {
+      auto st = rs->Status(model);
+      if (!st.ok()) continue;
       Log("info", "read model resuming",
           absl::StrCat("model=", st->name,
                        " applied_position=", st->applied_position));

@@ -13,6 +13,7 @@
 #include "ncm/services/eventstore_service.h"
 #include "ncm/services/raw_service.h"
 #include "ncm/mous/handler.h"
+#include "ncm/mous/read_model.h"
 #include "ncm/readside/service.h"
 #include "ncm/resolutions/read_model.h"
 #include "ncm/mous/service.h"
@@ -123,14 +124,17 @@ class ServerImpl final : public Server {
                     : options.read_model_dir;
       std::vector<std::unique_ptr<readside::Projection>> projections;
       projections.push_back(resolutions::NewResolutionsProjection());
+      projections.push_back(mous::NewMousProjection());
       NCM_ASSIGN_OR_RETURN(
           read_side_,
           readside::OpenReadSide(store_.get(), std::move(projections), ro));
       NCM_RETURN_IF_ERROR(read_side_->Start());
       resolutions_->SetReadSide(read_side_.get(), options.query_wait);
+      mous_->SetReadSide(read_side_.get(), options.query_wait);
       read_models_ = std::make_unique<readside::ReadModelsHandler>(
           read_side_.get(),
-          std::vector<std::string>{resolutions::kResolutionsModel});
+          std::vector<std::string>{resolutions::kResolutionsModel,
+                                   mous::kMousModel});
       read_models_service_ = std::make_unique<readside::ReadModelsService>(
           read_models_.get(), workers_.get());
       NCM_RETURN_IF_ERROR(read_models_service_->CheckComplete());

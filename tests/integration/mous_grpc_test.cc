@@ -156,6 +156,31 @@ TEST_F(MousGrpcTest, DraftToDeliveriesAndRestart) {
   *g.mutable_as_of() = Day(2025, 1, 1);
   ASSERT_TRUE(Call(mous_.get(), &pb::Mous::Stub::GetMou, g, &got).ok());
   EXPECT_EQ(got.status(), pb::EXPIRED);
+
+  // Compliance per provider from the read model, as of mid-2023: Q1 2022
+  // on time, Q2 2022 to Q1 2023 missing (Q2 2023 is due 2023-07-30).
+  pb::GetComplianceRequest c;
+  c.set_provider_organisation_id(orgs[1]);
+  *c.mutable_as_of() = Day(2023, 6, 30);
+  c.set_min_position(server_->store()->HeadPosition());
+  pb::GetComplianceResponse comp;
+  grpc::Status cs = Call(mous_.get(), &pb::Mous::Stub::GetCompliance, c, &comp);
+  ASSERT_TRUE(cs.ok()) << cs.error_message();
+  EXPECT_EQ(comp.total().expected(), 5);
+  EXPECT_EQ(comp.total().on_time(), 1);
+  EXPECT_EQ(comp.total().missing(), 4);
+  EXPECT_EQ(comp.total().on_time_basis_points(), 2000);
+  ASSERT_EQ(comp.providers_size(), 1);
+  ASSERT_EQ(comp.overdue_size(), 4);
+  EXPECT_EQ(comp.overdue(0).period().number(), 2);  // the longest overdue
+  EXPECT_EQ(comp.overdue(0).period().year(), 2022);
+  EXPECT_GE(comp.position(), c.min_position());
+  c.set_provider_organisation_id(orgs[0]);  // the secretariat provides none
+  ASSERT_TRUE(Call(mous_.get(), &pb::Mous::Stub::GetCompliance, c, &comp).ok());
+  EXPECT_EQ(comp.total().expected(), 0);
+  c.set_mou_id(mou.aggregate_id());
+  cs = Call(mous_.get(), &pb::Mous::Stub::GetCompliance, c, &comp);
+  EXPECT_EQ(cs.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace

@@ -378,5 +378,47 @@ TEST(DeliveryTest, DatasetPeriodAndDatesAreChecked) {
   EXPECT_TRUE((*again)[0].delivery_recorded().redelivery());
 }
 
+TEST(ComplianceTest, ExpectedOnTimeLateAndMissingAsWorkedOutByHand) {
+  MouState s = InStatus(pb::ACTIVE);  // valid 2021-01-01 to 2022-12-31
+  auto deliver = [&](const char* code, int number, absl::CivilDay received) {
+    pb::Period p;
+    p.set_year(2021);
+    p.set_number(number);
+    auto ev = DecideRecordDelivery(s, "d", code, p, "", received);
+    ASSERT_THAT(ev, IsOk());
+    Fold(*ev, &s, received);
+  };
+  deliver("border-crossings", 1, absl::CivilDay(2021, 2, 10));  // due 02-15
+  deliver("border-crossings", 2, absl::CivilDay(2021, 3, 20));  // due 03-15
+  deliver("border-crossings", 2, absl::CivilDay(2021, 3, 25));  // re-delivery
+  deliver("work-permits", 1, absl::CivilDay(2021, 4, 20));      // due 04-30
+  // As of 2021-05-01: January on time, February 5 days late, March (due
+  // 04-15) missing for 16 days, April not due yet; Q1 permits on time.
+  Compliance c = ComplianceOf(s, absl::CivilDay(2021, 5, 1));
+  const auto& bc = c.by_dataset["border-crossings"];
+  EXPECT_EQ(bc.expected(), 3);
+  EXPECT_EQ(bc.on_time(), 1);
+  EXPECT_EQ(bc.late(), 1);
+  EXPECT_EQ(bc.missing(), 1);
+  EXPECT_EQ(bc.on_time_basis_points(), 3333);
+  EXPECT_EQ(c.by_dataset["work-permits"].on_time_basis_points(), 10000);
+  ASSERT_EQ(c.expected.size(), 4u);
+  EXPECT_EQ(c.expected[1].days_past_due(), 5);
+  EXPECT_TRUE(c.expected[1].late());
+  EXPECT_FALSE(c.expected[2].has_received_on());
+  EXPECT_EQ(c.expected[2].days_past_due(), 16);
+  // On its due day a missing delivery is not yet expected.
+  EXPECT_EQ(ComplianceOf(s, absl::CivilDay(2021, 4, 15))
+                .by_dataset["border-crossings"].expected(), 2);
+  // A terminated MOU expects nothing for periods after its termination.
+  Fold(*DecideTerminate(s, "replaced", absl::CivilDay(2021, 3, 31)), &s,
+       absl::CivilDay(2021, 3, 31));
+  EXPECT_EQ(ComplianceOf(s, absl::CivilDay(2022, 1, 1))
+                .by_dataset["border-crossings"].expected(), 3);
+  // A draft expects nothing.
+  EXPECT_TRUE(ComplianceOf(InStatus(pb::DRAFT), absl::CivilDay(2022, 1, 1))
+                  .expected.empty());
+}
+
 }  // namespace
 }  // namespace ncm::mous

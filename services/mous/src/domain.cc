@@ -1,5 +1,7 @@
 #include "ncm/mous/domain.h"
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -493,6 +495,80 @@ absl::StatusOr<MouEvents> DecideRecordDelivery(
       services::ToProto(bounds.second + d->due_offset_days());
   r->set_notes(n);
   r->set_redelivery(again);
+  return out;
+}
+
+void Count(const pb::ExpectedDelivery& e, pb::ComplianceFigures* f) {
+  f->set_expected(f->expected() + 1);
+  if (!e.has_received_on()) {
+    f->set_missing(f->missing() + 1);
+  } else if (e.late()) {
+    f->set_late(f->late() + 1);
+  } else {
+    f->set_on_time(f->on_time() + 1);
+  }
+  f->set_on_time_basis_points((f->on_time() * 20000 + f->expected()) /
+                              (2 * f->expected()));
+}
+
+Compliance ComplianceOf(const MouState& s, absl::CivilDay as_of) {
+  Compliance out;
+  if (!s.activated_on.has_value()) return out;  // never in force
+  absl::CivilDay end = std::min(s.ValidUntil(), as_of);
+  if (s.status == pb::TERMINATED) end = std::min(end, s.last_change_on);
+  for (const pb::Dataset& d : s.terms.datasets()) {
+    pb::ComplianceFigures& figures = out.by_dataset[d.code()];
+    // The period holding valid_from, then each next one.
+    pb::Period p;
+    p.set_year(s.ValidFrom().year());
+    switch (d.frequency()) {
+      case pb::MONTHLY: p.set_number(s.ValidFrom().month()); break;
+      case pb::QUARTERLY: p.set_number((s.ValidFrom().month() + 2) / 3); break;
+      default: p.set_number(1);
+    }
+    const int per_year = d.frequency() == pb::MONTHLY     ? 12
+                         : d.frequency() == pb::QUARTERLY ? 4
+                                                          : 1;
+    for (;;) {
+      auto bounds = PeriodBounds(d.frequency(), p, "period");
+      if (!bounds.ok() || bounds->first > end) break;
+      const absl::CivilDay due = bounds->second + d.due_offset_days();
+      pb::ExpectedDelivery e;
+      e.set_mou_id(s.mou_id);
+      e.set_dataset_code(d.code());
+      e.set_provider_organisation_id(d.provider_organisation_id());
+      *e.mutable_period() = p;
+      *e.mutable_due_date() = services::ToProto(due);
+      // The first delivery of the period received by as_of.
+      for (const DeliveryEntry& got : s.deliveries) {
+        const auto& gp = got.delivery.period();
+        if (got.delivery.dataset_code() != d.code() ||
+            gp.year() != p.year() || gp.number() != p.number() ||
+            got.received_on > as_of) {
+          continue;
+        }
+        *e.mutable_received_on() = services::ToProto(got.received_on);
+        e.set_late(got.received_on > due);
+        e.set_days_past_due(
+            std::max(0, static_cast<int>(got.received_on - due)));
+        break;
+      }
+      // Expected once delivered, or once its due day has passed.
+      if (e.has_received_on() || due < as_of) {
+        if (!e.has_received_on()) {
+          e.set_days_past_due(static_cast<int>(as_of - due));
+        }
+        Count(e, &figures);
+        out.expected.push_back(std::move(e));
+      }
+      if (p.number() == per_year) {
+        p.set_year(p.year() + 1);
+        p.set_number(1);
+      } else {
+        p.set_number(p.number() + 1);
+      }
+    }
+  }
   return out;
 }
 

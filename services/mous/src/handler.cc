@@ -1,10 +1,14 @@
 #include "ncm/mous/handler.h"
 
+#include <algorithm>
+#include <map>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "ncm/eventstore/status_macros.h"
 #include "ncm/services/ids.h"
+#include "ncm/mous/read_model.h"
 
 namespace ncm::mous {
 
@@ -173,6 +177,116 @@ absl::StatusOr<pb::Mou> MousHandler::GetMou(const pb::GetMouRequest& r) {
   }
   *out.mutable_as_of() = services::ToProto(as_of);
   out.set_revision(l.revision.value_or(0));
+  return out;
+}
+
+void MousHandler::SetReadSide(readside::ReadSide* read_side,
+                              absl::Duration default_wait) {
+  read_side_ = read_side;
+  default_wait_ = default_wait;
+}
+
+absl::StatusOr<pb::GetComplianceResponse> MousHandler::GetCompliance(
+    const pb::GetComplianceRequest& r) {
+  absl::CivilDay as_of = clock_.Today();
+  if (services::IsSet(r.as_of())) {
+    NCM_ASSIGN_OR_RETURN(as_of, services::FromProto(r.as_of(), "as_of"));
+  }
+  if (!r.mou_id().empty() && !r.provider_organisation_id().empty()) {
+    return absl::InvalidArgumentError(
+        "give mou_id or provider_organisation_id, not both");
+  }
+  if (r.wait_ms() < 0 || r.wait_ms() > 60000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "wait_ms must be 0 to 60000 (0: the server's default); got ",
+        r.wait_ms()));
+  }
+  pb::GetComplianceResponse out;
+  std::vector<std::string> mous;
+  if (!r.mou_id().empty()) {
+    NCM_RETURN_IF_ERROR(CheckUuid(r.mou_id(), "mou_id"));
+    mous.push_back(r.mou_id());
+    out.set_position(store_->HeadPosition());
+  } else {
+    if (read_side_ == nullptr) {
+      return absl::UnavailableError(
+          "this server keeps no read models; ask for one mou_id");
+    }
+    if (!r.provider_organisation_id().empty()) {
+      NCM_RETURN_IF_ERROR(CheckUuid(r.provider_organisation_id(),
+                                    "provider_organisation_id"));
+    }
+    if (r.min_position() > 0) {
+      NCM_RETURN_IF_ERROR(read_side_->WaitFor(
+          kMousModel, r.min_position(),
+          r.wait_ms() == 0 ? default_wait_ : absl::Milliseconds(r.wait_ms())));
+    }
+    NCM_ASSIGN_OR_RETURN(readside::ModelStatus st, read_side_->Status(kMousModel));
+    out.set_position(st.applied_position);
+    NCM_ASSIGN_OR_RETURN(const readside::ReadModelView* view,
+                         read_side_->View(kMousModel));
+    const std::string prefix =
+        r.provider_organisation_id().empty()
+            ? std::string("m/")
+            : absl::StrCat("p/", r.provider_organisation_id(), "/");
+    NCM_RETURN_IF_ERROR(view->Scan(prefix, "",
+                                   [&](absl::string_view key, absl::string_view) {
+                                     mous.emplace_back(key.substr(key.rfind('/') + 1));
+                                     return true;
+                                   }));
+  }
+  std::map<std::string, pb::ComplianceFigures> providers;
+  for (const std::string& id : mous) {
+    NCM_ASSIGN_OR_RETURN(auto l, (services::Load<pb::MouEvent, MouState>(
+                                     store_, MouStream(id), id)));
+    if (!l.state.exists) {
+      if (!r.mou_id().empty()) {
+        return absl::NotFoundError(absl::StrCat("no MOU ", id));
+      }
+      continue;
+    }
+    Compliance c = ComplianceOf(l.state, as_of);
+    for (const pb::Dataset& d : l.state.terms.datasets()) {
+      if (!r.provider_organisation_id().empty() &&
+          d.provider_organisation_id() != r.provider_organisation_id()) {
+        continue;
+      }
+      auto* dc = out.add_datasets();
+      dc->set_mou_id(id);
+      dc->set_dataset_code(d.code());
+      dc->set_provider_organisation_id(d.provider_organisation_id());
+      *dc->mutable_figures() = c.by_dataset[d.code()];
+    }
+    for (const pb::ExpectedDelivery& e : c.expected) {
+      if (!r.provider_organisation_id().empty() &&
+          e.provider_organisation_id() != r.provider_organisation_id()) {
+        continue;
+      }
+      Count(e, &providers[e.provider_organisation_id()]);
+      Count(e, out.mutable_total());
+      if (!e.has_received_on()) *out.add_overdue() = e;
+      if (e.late()) *out.add_late() = e;
+    }
+  }
+  for (auto& [org, f] : providers) {
+    auto* p = out.add_providers();
+    p->set_provider_organisation_id(org);
+    *p->mutable_figures() = f;
+  }
+  std::stable_sort(out.mutable_overdue()->begin(), out.mutable_overdue()->end(),
+                   [](const pb::ExpectedDelivery& a,
+                      const pb::ExpectedDelivery& b) {
+                     return a.days_past_due() > b.days_past_due();
+                   });
+  auto day = [](const ncm::common::v1::Date& d) {
+    return std::make_tuple(d.year(), d.month(), d.day());
+  };
+  std::stable_sort(out.mutable_late()->begin(), out.mutable_late()->end(),
+                   [&](const pb::ExpectedDelivery& a,
+                       const pb::ExpectedDelivery& b) {
+                     return day(a.received_on()) > day(b.received_on());
+                   });
+  *out.mutable_as_of() = services::ToProto(as_of);
   return out;
 }
 

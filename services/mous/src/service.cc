@@ -19,6 +19,7 @@ MousService::MousService(MousHandler* h, services::WorkerPool* pool,
   Command("TerminateMou", h, &H::TerminateMou);
   Command("RecordDelivery", h, &H::RecordDelivery);
   Query("GetMou", h, &H::GetMou);
+  Query("GetCompliance", h, &H::GetCompliance);
 }
 
 }  // namespace ncm::mous

@@ -4,6 +4,7 @@
 #ifndef NCM_MOUS_DOMAIN_H_
 #define NCM_MOUS_DOMAIN_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "ncm/mous/v1/events.pb.h"
+#include "ncm/mous/v1/mous.pb.h"
 #include "ncm/services/command.h"
 #include "ncm/stakeholders/domain.h"
 
@@ -113,6 +115,16 @@ absl::StatusOr<MouEvents> DecideRecordDelivery(
     const MouState& s, const std::string& delivery_id,
     const std::string& dataset_code, const pb::Period& period,
     const std::string& notes, absl::CivilDay on);
+
+// Delivery compliance of one MOU as of `as_of` (see GetCompliance in
+// mous.proto): every expected delivery of every dataset, and the figures.
+struct Compliance {
+  std::vector<pb::ExpectedDelivery> expected;
+  std::map<std::string, pb::ComplianceFigures> by_dataset;  // by code
+};
+Compliance ComplianceOf(const MouState& s, absl::CivilDay as_of);
+// Adds `e` to `f` (and recomputes the rate).
+void Count(const pb::ExpectedDelivery& e, pb::ComplianceFigures* f);
 
 }  // namespace ncm::mous
 

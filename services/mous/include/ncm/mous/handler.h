@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "ncm/eventstore/event_store.h"
+#include "ncm/readside/runner.h"
 #include "ncm/mous/domain.h"
 #include "ncm/mous/v1/mous.pb.h"
 #include "ncm/services/command.h"
@@ -44,6 +45,12 @@ class MousHandler {
                                          const std::string& actor);
 
   absl::StatusOr<pb::Mou> GetMou(const pb::GetMouRequest& r);
+  absl::StatusOr<pb::GetComplianceResponse> GetCompliance(
+      const pb::GetComplianceRequest& r);
+
+  // The "mous" read model, for compliance per provider or over all MOUs;
+  // without it those are UNAVAILABLE (one MOU still answers).
+  void SetReadSide(readside::ReadSide* read_side, absl::Duration default_wait);
 
  private:
   using Decider = std::function<absl::StatusOr<MouEvents>(
@@ -57,6 +64,8 @@ class MousHandler {
   eventstore::EventStore* const store_;
   stakeholders::StakeholdersHandler* const stakeholders_;
   const services::Clock clock_;
+  readside::ReadSide* read_side_ = nullptr;
+  absl::Duration default_wait_ = absl::Seconds(2);
 };
 
 }  // namespace ncm::mous
