@@ -19,6 +19,7 @@
 #include "ncm/mous/service.h"
 #include "ncm/resolutions/handler.h"
 #include "ncm/resources/handler.h"
+#include "ncm/resources/read_model.h"
 #include "ncm/resources/service.h"
 #include "ncm/resolutions/service.h"
 #include "ncm/stakeholders/counties.h"
@@ -125,16 +126,19 @@ class ServerImpl final : public Server {
       std::vector<std::unique_ptr<readside::Projection>> projections;
       projections.push_back(resolutions::NewResolutionsProjection());
       projections.push_back(mous::NewMousProjection());
+      projections.push_back(resources::NewBudgetsProjection());
       NCM_ASSIGN_OR_RETURN(
           read_side_,
           readside::OpenReadSide(store_.get(), std::move(projections), ro));
       NCM_RETURN_IF_ERROR(read_side_->Start());
       resolutions_->SetReadSide(read_side_.get(), options.query_wait);
       mous_->SetReadSide(read_side_.get(), options.query_wait);
+      resources_->SetReadSide(read_side_.get(), options.query_wait);
       read_models_ = std::make_unique<readside::ReadModelsHandler>(
           read_side_.get(),
           std::vector<std::string>{resolutions::kResolutionsModel,
-                                   mous::kMousModel});
+                                   mous::kMousModel,
+                                   resources::kBudgetsModel});
       read_models_service_ = std::make_unique<readside::ReadModelsService>(
           read_models_.get(), workers_.get());
       NCM_RETURN_IF_ERROR(read_models_service_->CheckComplete());

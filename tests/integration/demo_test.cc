@@ -6,6 +6,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
+#include "ncm/mous/v1/mous.grpc.pb.h"
 #include "ncm/ncmd/server.h"
 #include "ncm/resolutions/v1/resolutions.grpc.pb.h"
 #include "ncm/resources/v1/resources.grpc.pb.h"
@@ -48,6 +49,56 @@ TEST(DemoTest, LoadsOnceAndAgainWithoutChange) {
   // EUR 150,000 at 128.40 + USD 40,000 at 108.65.
   EXPECT_EQ(b.total().pledged_minor(), int64_t{1926000000} + 434600000);
   EXPECT_EQ(b.total().spent_minor(), int64_t{265000000} + 512500000 + 175000000);
+
+  // The read side over the demo data.
+  grpc::ClientContext fctx;
+  ncm::resources::v1::GetFundingPositionRequest fr;
+  fr.set_fiscal_year(2020);
+  fr.set_min_position(head);
+  ncm::resources::v1::GetFundingPositionResponse fp;
+  grpc::Status fs = budgets->GetFundingPosition(&fctx, fr, &fp);
+  ASSERT_TRUE(fs.ok()) << fs.error_message();
+  ASSERT_EQ(fp.budgets_size(), 1);
+  const auto& pos = fp.budgets(0);
+  // Received: KES 9,000,000 from the government (DIS); EUR 100,000 at
+  // 129.15 and USD 40,000 at 109.80 from donors: KES 17,307,000.
+  EXPECT_EQ(pos.government_received_minor(), 900000000);
+  EXPECT_EQ(pos.donor_received_minor(), 1730700000);
+  EXPECT_EQ(pos.government_share_basis_points(), 3421);  // 34.21 %
+  EXPECT_EQ(pos.donor_share_basis_points(), 6579);
+  EXPECT_EQ(pos.execution_rate_basis_points(), 1671);  // 9,525,000 / 57,005,000
+
+  auto mous = ncm::mous::v1::Mous::NewStub(channel);
+  grpc::ClientContext cctx;
+  ncm::mous::v1::GetComplianceRequest cr;
+  cr.mutable_as_of()->set_year(2022);
+  cr.mutable_as_of()->set_month(3);
+  cr.mutable_as_of()->set_day(31);
+  cr.set_min_position(head);
+  ncm::mous::v1::GetComplianceResponse comp;
+  grpc::Status cs = mous->GetCompliance(&cctx, cr, &comp);
+  ASSERT_TRUE(cs.ok()) << cs.error_message();
+  // Border crossings July 2021 to February 2022: 4 on time, 2 late, 2
+  // missing; work permits Q3 on time, Q4 late.
+  EXPECT_EQ(comp.total().expected(), 10);
+  EXPECT_EQ(comp.total().on_time(), 5);
+  EXPECT_EQ(comp.total().late(), 3);
+  EXPECT_EQ(comp.total().missing(), 2);
+  EXPECT_EQ(comp.total().on_time_basis_points(), 5000);
+
+  auto res = ncm::resolutions::v1::Resolutions::NewStub(channel);
+  grpc::ClientContext rctx;
+  ncm::resolutions::v1::ImplementationReportRequest rr;
+  rr.mutable_as_of()->set_year(2022);
+  rr.mutable_as_of()->set_month(1);
+  rr.mutable_as_of()->set_day(31);
+  rr.set_group_by(ncm::resolutions::v1::ImplementationReportRequest::MEETING);
+  rr.set_min_position(head);
+  ncm::resolutions::v1::ImplementationReportResponse rep;
+  ASSERT_TRUE(res->ImplementationReport(&rctx, rr, &rep).ok());
+  EXPECT_EQ(rep.total().resolutions(), 8);
+  EXPECT_EQ(rep.groups_size(), 3);
+  EXPECT_EQ(rep.total().implemented(), 1);  // verified on 2022-01-20
 
   auto es = ncm::eventstore::v1::EventStore::NewStub(channel);
   grpc::ClientContext vctx;

@@ -2,9 +2,13 @@
 
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "ncm/eventstore/status_macros.h"
 #include "ncm/services/ids.h"
+#include "ncm/resources/read_model.h"
+#include "ncm/stakeholders/v1/events.pb.h"
 
 namespace ncm::resources {
 
@@ -183,6 +187,84 @@ absl::StatusOr<pb::Budget> ResourcesHandler::GetBudget(
     *o->mutable_recorded_at() = services::ToTimestamp(e.recorded_at);
   }
   out.set_revision(l.revision.value_or(0));
+  return out;
+}
+
+void ResourcesHandler::SetReadSide(readside::ReadSide* read_side,
+                                   absl::Duration default_wait) {
+  read_side_ = read_side;
+  default_wait_ = default_wait;
+}
+
+namespace {
+
+// Hundredths of a percent, rounded half up; 0 over a zero base.
+int64_t BasisPoints(int64_t part, int64_t whole) {
+  if (whole <= 0) return 0;
+  const __int128 bp = (static_cast<__int128>(part) * 20000 + whole) / (2 * whole);
+  return static_cast<int64_t>(bp);
+}
+
+}  // namespace
+
+absl::StatusOr<pb::GetFundingPositionResponse>
+ResourcesHandler::GetFundingPosition(const pb::GetFundingPositionRequest& r) {
+  if (read_side_ == nullptr) {
+    return absl::UnavailableError("this server keeps no read models");
+  }
+  if (r.fiscal_year() < 1900 || r.fiscal_year() > 9998) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "fiscal_year must be 1900 to 9998; got ", r.fiscal_year()));
+  }
+  if (r.wait_ms() < 0 || r.wait_ms() > 60000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "wait_ms must be 0 to 60000 (0: the server's default); got ",
+        r.wait_ms()));
+  }
+  if (r.min_position() > 0) {
+    NCM_RETURN_IF_ERROR(read_side_->WaitFor(
+        kBudgetsModel, r.min_position(),
+        r.wait_ms() == 0 ? default_wait_ : absl::Milliseconds(r.wait_ms())));
+  }
+  NCM_ASSIGN_OR_RETURN(readside::ModelStatus st,
+                       read_side_->Status(kBudgetsModel));
+  NCM_ASSIGN_OR_RETURN(const readside::ReadModelView* view,
+                       read_side_->View(kBudgetsModel));
+  std::vector<std::string> ids;
+  NCM_RETURN_IF_ERROR(view->Scan(
+      absl::StrFormat("fy/%04d/", r.fiscal_year()), "",
+      [&](absl::string_view key, absl::string_view) {
+        ids.emplace_back(key.substr(key.rfind('/') + 1));
+        return true;
+      }));
+  pb::GetFundingPositionResponse out;
+  out.set_fiscal_year(r.fiscal_year());
+  out.set_position(st.applied_position);
+  for (const std::string& id : ids) {
+    pb::GetBudgetRequest g;
+    g.set_budget_id(id);
+    NCM_ASSIGN_OR_RETURN(pb::Budget b, GetBudget(g));
+    pb::BudgetPosition* p = out.add_budgets();
+    int64_t gov = 0, donor = 0;
+    for (const pb::Transaction& t : b.transactions()) {
+      if (t.type() != pb::INCOMING_FUNDS) continue;
+      NCM_ASSIGN_OR_RETURN(std::optional<std::string> kind,
+                           view->Get(absl::StrCat("o/", t.organisation_id())));
+      int k = 0;
+      if (kind.has_value()) (void)absl::SimpleAtoi(*kind, &k);
+      const bool government = k == stakeholders::v1::MINISTRY ||
+                              k == stakeholders::v1::DEPARTMENT_OR_AGENCY ||
+                              k == stakeholders::v1::COUNTY_GOVERNMENT;
+      (government ? gov : donor) += t.budget_amount_minor();
+    }
+    p->set_government_received_minor(gov);
+    p->set_donor_received_minor(donor);
+    p->set_government_share_basis_points(BasisPoints(gov, gov + donor));
+    p->set_donor_share_basis_points(BasisPoints(donor, gov + donor));
+    p->set_execution_rate_basis_points(
+        BasisPoints(b.total().spent_minor(), b.total().current_minor()));
+    *p->mutable_budget() = std::move(b);
+  }
   return out;
 }
 

@@ -35,6 +35,7 @@ ResourcesService::ResourcesService(ResourcesHandler* h,
         return absl::OkStatus();
       });
   Query("GetBudget", h, &H::GetBudget);
+  Query("GetFundingPosition", h, &H::GetFundingPosition);
 }
 
 }  // namespace ncm::resources

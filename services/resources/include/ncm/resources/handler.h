@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "ncm/eventstore/event_store.h"
+#include "ncm/readside/runner.h"
 #include "ncm/resources/domain.h"
 #include "ncm/resources/v1/resources.pb.h"
 #include "ncm/services/command.h"
@@ -38,6 +39,12 @@ class ResourcesHandler {
       const pb::RecordTransactionRequest& r, const std::string& actor);
 
   absl::StatusOr<pb::Budget> GetBudget(const pb::GetBudgetRequest& r);
+  absl::StatusOr<pb::GetFundingPositionResponse> GetFundingPosition(
+      const pb::GetFundingPositionRequest& r);
+
+  // The "budgets" read model; without it GetFundingPosition is
+  // UNAVAILABLE.
+  void SetReadSide(readside::ReadSide* read_side, absl::Duration default_wait);
 
   // The id of the budget of `owner` for `fiscal_year` in `currency`.
   static std::string BudgetId(const std::string& owner, int fiscal_year,
@@ -55,6 +62,8 @@ class ResourcesHandler {
   eventstore::EventStore* const store_;
   stakeholders::StakeholdersHandler* const stakeholders_;
   const services::Clock clock_;
+  readside::ReadSide* read_side_ = nullptr;
+  absl::Duration default_wait_ = absl::Seconds(2);
 };
 
 }  // namespace ncm::resources
