@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
                    " data_dir=", options.data_dir,
                    " head_position=", (*server)->store()->HeadPosition()));
   if (auto* rs = (*server)->read_side(); rs != nullptr) {
-    for (const char* model : {"resolutions", "mous", "budgets"}) {
+    for (const char* model :
+         {"resolutions", "mous", "budgets", "directory"}) {
       auto st = rs->Status(model);
       if (!st.ok()) continue;
       Log("info", "read model resuming",

@@ -24,6 +24,7 @@
 #include "ncm/resolutions/service.h"
 #include "ncm/stakeholders/counties.h"
 #include "ncm/stakeholders/handler.h"
+#include "ncm/stakeholders/read_model.h"
 #include "ncm/stakeholders/service.h"
 
 namespace ncm::ncmd {
@@ -127,6 +128,7 @@ class ServerImpl final : public Server {
       projections.push_back(resolutions::NewResolutionsProjection());
       projections.push_back(mous::NewMousProjection());
       projections.push_back(resources::NewBudgetsProjection());
+      projections.push_back(stakeholders::NewDirectoryProjection());
       NCM_ASSIGN_OR_RETURN(
           read_side_,
           readside::OpenReadSide(store_.get(), std::move(projections), ro));
@@ -134,11 +136,13 @@ class ServerImpl final : public Server {
       resolutions_->SetReadSide(read_side_.get(), options.query_wait);
       mous_->SetReadSide(read_side_.get(), options.query_wait);
       resources_->SetReadSide(read_side_.get(), options.query_wait);
+      stakeholders_->SetReadSide(read_side_.get(), options.query_wait);
       read_models_ = std::make_unique<readside::ReadModelsHandler>(
           read_side_.get(),
           std::vector<std::string>{resolutions::kResolutionsModel,
                                    mous::kMousModel,
-                                   resources::kBudgetsModel});
+                                   resources::kBudgetsModel,
+                                   stakeholders::kDirectoryModel});
       read_models_service_ = std::make_unique<readside::ReadModelsService>(
           read_models_.get(), workers_.get());
       NCM_RETURN_IF_ERROR(read_models_service_->CheckComplete());

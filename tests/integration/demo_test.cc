@@ -1,12 +1,15 @@
 // The demonstration dataset loads through the public API into a fresh
 // server, reads back as a living system, and loading it again changes
 // nothing.
+#include <map>
+
 #include "clients/demo/demo.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
 #include "ncm/mous/v1/mous.grpc.pb.h"
+#include "ncm/stakeholders/v1/stakeholders.grpc.pb.h"
 #include "ncm/ncmd/server.h"
 #include "ncm/resolutions/v1/resolutions.grpc.pb.h"
 #include "ncm/resources/v1/resources.grpc.pb.h"
@@ -99,6 +102,71 @@ TEST(DemoTest, LoadsOnceAndAgainWithoutChange) {
   EXPECT_EQ(rep.total().resolutions(), 8);
   EXPECT_EQ(rep.groups_size(), 3);
   EXPECT_EQ(rep.total().implemented(), 1);  // verified on 2022-01-20
+
+  namespace spb = ::ncm::stakeholders::v1;
+  auto sh = spb::Stakeholders::NewStub(channel);
+  spb::ListOrganisationsRequest lo;
+  lo.set_kind(spb::COUNTY_GOVERNMENT);
+  lo.set_min_position(head);
+  spb::ListOrganisationsResponse orgs;
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(sh->ListOrganisations(&c, lo, &orgs).ok());
+  }
+  ASSERT_EQ(orgs.organisations_size(), 6);
+  EXPECT_EQ(orgs.organisations(0).profile().acronym(), "CG-BUSIA");
+  lo.Clear();
+  lo.set_page_size(10);
+  std::map<std::string, std::string> by_acronym;
+  for (;;) {
+    grpc::ClientContext c;
+    ASSERT_TRUE(sh->ListOrganisations(&c, lo, &orgs).ok());
+    for (const auto& o : orgs.organisations()) {
+      by_acronym[o.profile().acronym()] = o.organisation_id();
+    }
+    if (orgs.next_page_token().empty()) break;
+    lo.set_page_token(orgs.next_page_token());
+  }
+  ASSERT_EQ(by_acronym.size(), 22u);
+  // IOM's focal point changed on 2021-05-01.
+  spb::GetFocalPointsAsOfRequest fa;
+  fa.set_organisation_id(by_acronym["IOM"]);
+  fa.mutable_as_of()->set_year(2021);
+  fa.mutable_as_of()->set_month(3);
+  fa.mutable_as_of()->set_day(31);
+  spb::GetFocalPointsAsOfResponse fps;
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(sh->GetFocalPointsAsOf(&c, fa, &fps).ok());
+  }
+  ASSERT_EQ(fps.focal_points_size(), 1);
+  EXPECT_EQ(fps.focal_points(0).person().details().full_name(),
+            "Daniel Kiprono (demo)");
+  fa.mutable_as_of()->set_month(6);
+  fa.mutable_as_of()->set_day(30);
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(sh->GetFocalPointsAsOf(&c, fa, &fps).ok());
+  }
+  ASSERT_EQ(fps.focal_points_size(), 1);
+  EXPECT_EQ(fps.focal_points(0).person().details().full_name(),
+            "Lucy Achieng (demo)");
+  // Three closed meetings: IOM attended all, KNCHR and Busia one each.
+  spb::GetAttendanceRatesRequest ar;
+  ar.set_min_position(head);
+  spb::GetAttendanceRatesResponse rates;
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(sh->GetAttendanceRates(&c, ar, &rates).ok());
+  }
+  std::map<std::string, spb::AttendanceRate> rate;
+  for (const auto& r : rates.rates()) rate[r.acronym()] = r;
+  EXPECT_EQ(rate["IOM"].meetings_held(), 3);
+  EXPECT_EQ(rate["IOM"].rate_basis_points(), 10000);
+  EXPECT_EQ(rate["KNCHR"].meetings_attended(), 1);
+  EXPECT_EQ(rate["KNCHR"].rate_basis_points(), 3333);
+  EXPECT_EQ(rate["CG-BUSIA"].rate_basis_points(), 3333);
+  EXPECT_EQ(rate["ILO"].meetings_attended(), 1);
 
   auto es = ncm::eventstore::v1::EventStore::NewStub(channel);
   grpc::ClientContext vctx;

@@ -8,6 +8,7 @@
 #include "ncm/eventstore/status_macros.h"
 #include "ncm/services/ids.h"
 #include "ncm/services/personal_data.h"
+#include "ncm/stakeholders/read_model.h"
 
 namespace ncm::stakeholders {
 
@@ -397,34 +398,75 @@ absl::StatusOr<pb::Organisation> StakeholdersHandler::GetOrganisation(
   if (!s.exists) {
     return absl::NotFoundError(absl::StrCat("no organisation ", id));
   }
-  pb::Organisation out;
-  out.set_organisation_id(id);
-  *out.mutable_profile() = s.profile;
-  out.set_role(s.role);
-  out.set_status(s.status);
-  *out.mutable_registered_on() = services::ToProto(s.registered_on);
-  for (const MembershipEntry& m : s.history) {
-    auto* h = out.add_membership_history();
-    *h->mutable_occurred_on() = services::ToProto(m.on);
-    h->set_status(m.status);
-    h->set_role(m.role);
-    h->set_reason(m.reason);
+  pb::Organisation out = ToView(s, l.revision.value_or(0));
+  for (auto& f : *out.mutable_focal_points()) {
+    absl::StatusOr<pb::Person> p = PersonView(f.person().person_id());
+    if (p.ok()) *f.mutable_person() = std::move(*p);
   }
-  for (const Appointment& a : s.appointments) {
-    auto* f = out.add_focal_points();
-    f->set_appointment_id(a.appointment_id);
-    f->set_kind(a.kind);
-    *f->mutable_from() = services::ToProto(a.from);
-    if (a.until.has_value()) *f->mutable_until() = services::ToProto(*a.until);
-    f->set_end_reason(a.end_reason);
-    absl::StatusOr<pb::Person> p = PersonView(a.person_id);
-    if (p.ok()) {
-      *f->mutable_person() = std::move(*p);
-    } else {
-      f->mutable_person()->set_person_id(a.person_id);
-    }
+  return out;
+}
+
+absl::StatusOr<pb::GetFocalPointsAsOfResponse>
+StakeholdersHandler::GetFocalPointsAsOf(const pb::GetFocalPointsAsOfRequest& r) {
+  if (!services::IsSet(r.as_of())) {
+    return absl::InvalidArgumentError("as_of is required");
   }
-  out.set_revision(l.revision.value_or(0));
+  NCM_ASSIGN_OR_RETURN(absl::CivilDay day,
+                       services::FromProto(r.as_of(), "as_of"));
+  NCM_ASSIGN_OR_RETURN(pb::Organisation org, GetOrganisation(r.organisation_id()));
+  pb::GetFocalPointsAsOfResponse out;
+  for (const auto& f : org.focal_points()) {
+    const absl::CivilDay from = services::FromProto(f.from(), "from").value();
+    const bool ended = services::IsSet(f.until()) &&
+                       services::FromProto(f.until(), "until").value() <= day;
+    if (from <= day && !ended) *out.add_focal_points() = f;
+  }
+  return out;
+}
+
+void StakeholdersHandler::SetReadSide(readside::ReadSide* read_side,
+                                      absl::Duration default_wait) {
+  read_side_ = read_side;
+  default_wait_ = default_wait;
+}
+
+absl::StatusOr<std::pair<const readside::ReadModelView*, uint64_t>>
+StakeholdersHandler::Directory(uint64_t min_position, int32_t wait_ms) {
+  if (read_side_ == nullptr) {
+    return absl::UnavailableError("this server keeps no read models");
+  }
+  if (wait_ms < 0 || wait_ms > 60000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "wait_ms must be 0 to 60000 (0: the server's default); got ",
+        wait_ms));
+  }
+  if (min_position > 0) {
+    NCM_RETURN_IF_ERROR(read_side_->WaitFor(
+        kDirectoryModel, min_position,
+        wait_ms == 0 ? default_wait_ : absl::Milliseconds(wait_ms)));
+  }
+  NCM_ASSIGN_OR_RETURN(readside::ModelStatus st,
+                       read_side_->Status(kDirectoryModel));
+  NCM_ASSIGN_OR_RETURN(const readside::ReadModelView* view,
+                       read_side_->View(kDirectoryModel));
+  return std::make_pair(view, st.applied_position);
+}
+
+absl::StatusOr<pb::ListOrganisationsResponse>
+StakeholdersHandler::ListOrganisations(const pb::ListOrganisationsRequest& r) {
+  NCM_ASSIGN_OR_RETURN(auto dir, Directory(r.min_position(), r.wait_ms()));
+  NCM_ASSIGN_OR_RETURN(pb::ListOrganisationsResponse out,
+                       stakeholders::ListOrganisations(*dir.first, r));
+  out.set_position(dir.second);
+  return out;
+}
+
+absl::StatusOr<pb::GetAttendanceRatesResponse>
+StakeholdersHandler::GetAttendanceRates(const pb::GetAttendanceRatesRequest& r) {
+  NCM_ASSIGN_OR_RETURN(auto dir, Directory(r.min_position(), r.wait_ms()));
+  NCM_ASSIGN_OR_RETURN(pb::GetAttendanceRatesResponse out,
+                       AttendanceRates(*dir.first, r, clock_.Today()));
+  out.set_position(dir.second);
   return out;
 }
 

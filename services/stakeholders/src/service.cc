@@ -62,6 +62,9 @@ StakeholdersService::StakeholdersService(StakeholdersHandler* h,
         *out = std::move(*o);
         return absl::OkStatus();
       });
+  Query("GetFocalPointsAsOf", h, &StakeholdersHandler::GetFocalPointsAsOf);
+  Query("ListOrganisations", h, &StakeholdersHandler::ListOrganisations);
+  Query("GetAttendanceRates", h, &StakeholdersHandler::GetAttendanceRates);
   Unary<pb::ListCountiesRequest, pb::ListCountiesResponse>(
       "ListCounties",
       [h](CallbackServerContext*, const pb::ListCountiesRequest&,

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "ncm/eventstore/event_store.h"
+#include "ncm/readside/runner.h"
 #include "ncm/services/command.h"
 #include "ncm/services/dates.h"
 #include "ncm/stakeholders/counties.h"
@@ -57,6 +58,16 @@ class StakeholdersHandler {
   absl::StatusOr<pb::Person> GetPerson(const std::string& id);
   absl::StatusOr<pb::WorkingGroup> GetWorkingGroup(const std::string& id);
   pb::ListCountiesResponse ListCounties() const;
+  absl::StatusOr<pb::GetFocalPointsAsOfResponse> GetFocalPointsAsOf(
+      const pb::GetFocalPointsAsOfRequest& r);
+
+  // Queries answered from the "directory" read model; UNAVAILABLE without
+  // a read side.
+  void SetReadSide(readside::ReadSide* read_side, absl::Duration default_wait);
+  absl::StatusOr<pb::ListOrganisationsResponse> ListOrganisations(
+      const pb::ListOrganisationsRequest& r);
+  absl::StatusOr<pb::GetAttendanceRatesResponse> GetAttendanceRates(
+      const pb::GetAttendanceRatesRequest& r);
 
   // Folded states, for other services' checks (e.g. a resolution's lead
   // organisation must be registered and not withdrawn).
@@ -76,7 +87,13 @@ class StakeholdersHandler {
 
   eventstore::EventStore* const store_;
   const CountyList* const counties_;
+  // Waits for min_position; returns the directory and its position.
+  absl::StatusOr<std::pair<const readside::ReadModelView*, uint64_t>>
+  Directory(uint64_t min_position, int32_t wait_ms);
+
   const services::Clock clock_;
+  readside::ReadSide* read_side_ = nullptr;
+  absl::Duration default_wait_ = absl::Seconds(2);
 };
 
 }  // namespace ncm::stakeholders
