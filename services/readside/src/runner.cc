@@ -3,6 +3,7 @@
 #include <map>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "ncm/eventstore/status_macros.h"
@@ -10,7 +11,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
-#include "rocksdb/utilities/write_batch_with_index.h"
+#include "rocksdb/write_batch.h"
 
 namespace ncm::readside {
 namespace {
@@ -51,16 +52,34 @@ rocksdb::ColumnFamilyOptions ModelOptions() {
   return o;
 }
 
+// How a page is written. A page and its checkpoint are one batch, and a
+// batch lands in one memtable of one column family, so they are kept or
+// lost together. Read models can always be redone from the log, so their
+// writes skip the write-ahead log (never mixed with logged writes): a crash
+// loses only the progress since the model's last flush, which the runner
+// redoes from the flushed checkpoint at restart. A caught-up model is
+// flushed when idle, at most every kIdleFlush; closing flushes too.
+rocksdb::WriteOptions PageWriteOptions() {
+  rocksdb::WriteOptions o;
+  o.disableWAL = true;
+  return o;
+}
+
+constexpr absl::Duration kIdleFlush = absl::Seconds(2);
+
+// The page's writes in a plain write batch, with an overlay of them for
+// reads (cheaper than an indexed batch).
 class TxnImpl final : public ProjectionTxn {
  public:
   TxnImpl(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-          rocksdb::WriteBatchWithIndex* batch)
+          rocksdb::WriteBatch* batch)
       : db_(db), cf_(cf), batch_(batch) {}
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override {
+    auto it = overlay_.find(key);
+    if (it != overlay_.end()) return it->second;
     std::string v;
-    rocksdb::Status s = batch_->GetFromBatchAndDB(
-        db_, rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()),
-        &v);
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_,
+                                 rocksdb::Slice(key.data(), key.size()), &v);
     if (s.IsNotFound()) return std::nullopt;
     NCM_RETURN_IF_ERROR(FromRocks(s, "get"));
     return v;
@@ -68,15 +87,18 @@ class TxnImpl final : public ProjectionTxn {
   void Put(absl::string_view key, absl::string_view value) override {
     batch_->Put(cf_, rocksdb::Slice(key.data(), key.size()),
                 rocksdb::Slice(value.data(), value.size()));
+    overlay_[key] = std::string(value);
   }
   void Delete(absl::string_view key) override {
     batch_->Delete(cf_, rocksdb::Slice(key.data(), key.size()));
+    overlay_[key] = std::nullopt;
   }
 
  private:
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
-  rocksdb::WriteBatchWithIndex* batch_;
+  rocksdb::WriteBatch* batch_;
+  absl::flat_hash_map<std::string, std::optional<std::string>> overlay_;
 };
 
 struct Model;
@@ -108,6 +130,9 @@ struct Model {
   bool stop ABSL_GUARDED_BY(mu) = false;
   std::string error ABSL_GUARDED_BY(mu);
   std::thread thread;
+  // Runner thread only: written since the last flush, and when that was.
+  bool unflushed = false;
+  absl::Time last_flush = absl::InfinitePast();
   ViewImpl view{this};
 };
 
@@ -295,6 +320,7 @@ class ReadSideImpl final : public ReadSide {
       m->applied = 0;
       m->error.clear();
     }
+    m->unflushed = false;  // a new column family; its runner is stopped
     const uint64_t head = store_->HeadPosition();
     StartRunner(m);
     absl::Status s = WaitFor(model, head, timeout);
@@ -345,7 +371,16 @@ class ReadSideImpl final : public ReadSide {
       absl::StatusOr<es::ReadAllResult> page = store_->ReadAll(o);
       absl::Status s = page.status();
       if (s.ok() && page->events.empty()) {
-        // Caught up: sleep until a commit moves the head past us.
+        // Caught up: persist what was applied (now and then), then sleep
+        // until a commit moves the head past us.
+        if (m->unflushed && absl::Now() - m->last_flush >= kIdleFlush) {
+          s = FlushModel(m);
+          if (!s.ok()) {
+            absl::MutexLock l(&m->mu);
+            m->error = std::string(s.message());
+            return;
+          }
+        }
         absl::MutexLock l(&m->mu);
         auto wake = [m, from]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->mu) {
           return m->stop || m->head_seen >= from;
@@ -368,9 +403,18 @@ class ReadSideImpl final : public ReadSide {
     }
   }
 
+  absl::Status FlushModel(Model* m) {
+    absl::ReaderMutexLock cf_lock(&m->cf_mu);
+    NCM_RETURN_IF_ERROR(
+        FromRocks(db_->Flush(rocksdb::FlushOptions(), m->cf), "flush"));
+    m->unflushed = false;
+    m->last_flush = absl::Now();
+    return absl::OkStatus();
+  }
+
   absl::Status ApplyPage(Model* m, const std::vector<es::RecordedEvent>& events) {
     absl::ReaderMutexLock cf_lock(&m->cf_mu);
-    rocksdb::WriteBatchWithIndex batch;
+    rocksdb::WriteBatch batch;
     TxnImpl txn(db_.get(), m->cf, &batch);
     for (const es::RecordedEvent& e : events) {
       absl::Status s = m->projection->Apply(e, &txn);
@@ -382,8 +426,9 @@ class ReadSideImpl final : public ReadSide {
     NCM_RETURN_IF_ERROR(m->projection->EndPage(&txn));
     const uint64_t last = events.back().position;
     batch.Put(m->cf, kCheckpoint, EncodePosition(last));
-    NCM_RETURN_IF_ERROR(FromRocks(
-        db_->Write(rocksdb::WriteOptions(), batch.GetWriteBatch()), "write"));
+    NCM_RETURN_IF_ERROR(
+        FromRocks(db_->Write(PageWriteOptions(), &batch), "write"));
+    m->unflushed = true;
     absl::MutexLock l(&m->mu);
     m->applied = last;
     return absl::OkStatus();

@@ -54,8 +54,11 @@ class ResolutionsProjection final : public readside::Projection {
     auto it = page_.find(id);
     if (it == page_.end()) {
       Pending p;
-      NCM_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                           txn->Get(RecordKey(id)));
+      // A stream's first event starts its record: nothing to read.
+      std::optional<std::string> bytes;
+      if (e.revision > 0) {
+        NCM_ASSIGN_OR_RETURN(bytes, txn->Get(RecordKey(id)));
+      }
       if (bytes.has_value()) {
         pb::Resolution before;
         if (!before.ParseFromString(*bytes)) {
