@@ -334,16 +334,16 @@ absl::StatusOr<pb::ImplementationReportResponse> ImplementationReport(
   std::map<std::string, Tally> groups;
   Tally total;
   absl::Status bad;
+  pb::Resolution v;  // reused: parsing into it again keeps its allocations
+  pb::Resolution at;
   NCM_RETURN_IF_ERROR(view.Scan(
       "r/", "", [&](absl::string_view key, absl::string_view value) {
-        pb::Resolution v;
         if (!v.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
           bad = absl::DataLossError(absl::StrCat("read model record ", key));
           return false;
         }
         const AsOf a = StatusAsOf(v, as_of);
         if (a.status == pb::RESOLUTION_STATUS_UNSPECIFIED) return true;
-        pb::Resolution at;
         at.set_status(a.status);
         at.set_overdue(a.overdue);
         *at.mutable_terms()->mutable_due_date() = services::ToProto(a.due);
