@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libssl-dev
-  libgtest-dev libgmock-dev tzdata
+  libgtest-dev libgmock-dev tzdata openssl
 )
 
 missing=()

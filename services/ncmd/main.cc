@@ -24,6 +24,12 @@ ABSL_FLAG(std::string, time_zone, "Africa/Nairobi",
 ABSL_FLAG(std::string, counties_file, "",
           "CSV of code,name for the county list; empty: Kenya's 47 counties.");
 
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate (chain) for TLS on the listener.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificate(s): clients must present a certificate they "
+          "signed (mutual TLS).");
 ABSL_FLAG(std::string, read_model_dir, "",
           "Folder of the read models' RocksDB; empty: <data_dir>/readmodels.");
 ABSL_FLAG(int, query_wait_ms, 2000,
@@ -70,6 +76,9 @@ int main(int argc, char** argv) {
   }
   options.counties_file = absl::GetFlag(FLAGS_counties_file);
   options.read_model_dir = absl::GetFlag(FLAGS_read_model_dir);
+  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
+  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
   options.query_wait = absl::Milliseconds(absl::GetFlag(FLAGS_query_wait_ms));
   if (!absl::LoadTimeZone(absl::GetFlag(FLAGS_time_zone), &options.time_zone)) {
     Log("error", "unknown --time_zone; give an IANA name such as Africa/Nairobi",
@@ -84,6 +93,11 @@ int main(int argc, char** argv) {
   }
   Log("info", "ncmd listening",
       absl::StrCat("address=", (*server)->address(),
+                   " tls=", options.tls.enabled()
+                                ? (options.tls.client_ca_file.empty()
+                                       ? "on"
+                                       : "mutual")
+                                : "off",
                    " data_dir=", options.data_dir,
                    " head_position=", (*server)->store()->HeadPosition()));
   if (auto* rs = (*server)->read_side(); rs != nullptr) {

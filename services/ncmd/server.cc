@@ -1,6 +1,8 @@
 #include "ncm/ncmd/server.h"
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -50,6 +52,43 @@ bool SplitHostPort(const std::string& addr, std::string* host,
   return true;
 }
 
+absl::StatusOr<std::string> ReadPem(const std::string& path,
+                                    absl::string_view flag) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": cannot read ", path));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string pem = ss.str();
+  if (pem.find("-----BEGIN ") == std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": ", path, " holds no PEM block"));
+  }
+  return pem;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
+    const TlsOptions& tls) {
+  if (tls.cert_file.empty() || tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both --tls_cert and --tls_key");
+  }
+  grpc::SslServerCredentialsOptions o;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  NCM_ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(tls.cert_file, "--tls_cert"));
+  NCM_ASSIGN_OR_RETURN(pair.private_key, ReadPem(tls.key_file, "--tls_key"));
+  o.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!tls.client_ca_file.empty()) {
+    NCM_ASSIGN_OR_RETURN(o.pem_root_certs,
+                         ReadPem(tls.client_ca_file, "--tls_client_ca"));
+    o.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(o);
+}
+
 class ServerImpl final : public Server {
  public:
   ~ServerImpl() override { Shutdown(absl::Seconds(5)); }
@@ -62,10 +101,16 @@ class ServerImpl final : public Server {
           "listen address \"", options.listen_address,
           "\" is not host:port, e.g. 127.0.0.1:50051"));
     }
-    if (!IsLoopbackHost(options.listen_address)) {
+    std::shared_ptr<grpc::ServerCredentials> credentials;
+    if (options.tls.enabled()) {
+      NCM_ASSIGN_OR_RETURN(credentials, TlsCredentials(options.tls));
+    } else if (!IsLoopbackHost(options.listen_address)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "refusing to serve plaintext gRPC on ", options.listen_address,
-          ", which is not a loopback address; listen on 127.0.0.1 or ::1"));
+          ", which is not a loopback address; listen on 127.0.0.1 or ::1, "
+          "or give --tls_cert and --tls_key"));
+    } else {
+      credentials = grpc::InsecureServerCredentials();
     }
     host_ = host;
     if (options.data_dir.empty()) {
@@ -151,8 +196,7 @@ class ServerImpl final : public Server {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(options.listen_address,
-                             grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort(options.listen_address, credentials, &port_);
     builder.SetMaxReceiveMessageSize(options.max_message_bytes);
     builder.SetMaxSendMessageSize(options.max_message_bytes);
     builder.RegisterService(eventstore_service_.get());

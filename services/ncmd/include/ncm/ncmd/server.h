@@ -14,10 +14,20 @@
 
 namespace ncm::ncmd {
 
+// TLS on the listener: PEM files. With client_ca_file, clients must show a
+// certificate signed by that CA (mutual TLS).
+struct TlsOptions {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+  bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
+};
+
 struct ServerOptions {
-  // host:port; port 0 picks a free port. Plaintext is accepted only on a
-  // loopback address (127.0.0.0/8, ::1, localhost).
+  // host:port; port 0 picks a free port. Without TLS, only a loopback
+  // address (127.0.0.0/8, ::1, localhost) is accepted.
   std::string listen_address = "127.0.0.1:50051";
+  TlsOptions tls;
   // RocksDB data folder; empty means an in-memory store (tests only).
   std::string data_dir;
   eventstore::Limits limits;
