@@ -93,6 +93,10 @@ TEST_F(StakeholdersGrpcTest, RegisterAppointAndReadBack) {
   EXPECT_EQ(org.profile().acronym(), "IOM");
   ASSERT_EQ(org.focal_points_size(), 1);
   EXPECT_EQ(org.focal_points(0).person().details().full_name(), "Grace Njeri");
+  g.set_min_position(appointed.result().position() + 1000);
+  s = Call(&pb::Stakeholders::Stub::GetOrganisation, g, &org);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE);
+  EXPECT_THAT(s.error_message(), HasSubstr("beyond the log's head"));
 
   pb::ListCountiesResponse counties;
   s = Call(&pb::Stakeholders::Stub::ListCounties, pb::ListCountiesRequest(),

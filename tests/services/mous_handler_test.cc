@@ -143,6 +143,8 @@ TEST_F(MousHandlerTest, DraftToActiveWithDeliveriesReadBack) {
   EXPECT_EQ(m->deliveries(0).received_on().day(), 12);
   *g.mutable_as_of() = D(2022, 1, 1);
   EXPECT_EQ(h_.GetMou(g)->status(), pb::EXPIRED);
+  g.set_min_position(store_->HeadPosition() + 1);
+  EXPECT_THAT(h_.GetMou(g), StatusIs(Code::kOutOfRange));
 }
 
 TEST_F(MousHandlerTest, RefusalsWriteNothing) {

@@ -117,6 +117,12 @@ TEST_F(ResolutionsHandlerTest, AdoptionIsRecordedOnTheResolutionAndTheMeeting) {
   EXPECT_THAT(m->resolution_ids(), ElementsAre(o->aggregate_id));
   pb::GetResolutionRequest gr;
   gr.set_resolution_id(o->aggregate_id);
+  gr.set_min_position(store_->HeadPosition() + 1);
+  EXPECT_THAT(h_.GetResolution(gr),
+              StatusIs(Code::kOutOfRange, HasSubstr("beyond the log's head")));
+  gm.set_min_position(store_->HeadPosition() + 1);
+  EXPECT_THAT(h_.GetMeeting(gm), StatusIs(Code::kOutOfRange));
+  gr.set_min_position(store_->HeadPosition());  // read-your-writes: fine
   auto r = h_.GetResolution(gr);
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->status(), pb::ADOPTED);

@@ -106,6 +106,10 @@ TEST_F(ResourcesHandlerTest, The2020BudgetAddsUpAsWorkedOutByHand) {
   pb::Budget b = Get();
   EXPECT_EQ(b.lines_size(), 47);
   EXPECT_EQ(b.starts_on().month(), 7);
+  pb::GetBudgetRequest ahead;
+  ahead.set_budget_id(budget_);
+  ahead.set_min_position(store_->HeadPosition() + 1);
+  EXPECT_THAT(h_.GetBudget(ahead), StatusIs(Code::kOutOfRange));
   EXPECT_EQ(b.ends_on().year(), 2021);
   // By hand, from the line items:
   // Pillar 1: 1.1 (480,000 + 50,000 + 480,000 + 1,800,000) x 4 = 11,240,000;

@@ -33,6 +33,16 @@ absl::StatusOr<CommandContext> MakeContext(const pbc::CommandOptions& options,
   return ctx;
 }
 
+absl::Status CheckMinPosition(es::EventStore* store, uint64_t min_position) {
+  const uint64_t head = store->HeadPosition();
+  if (min_position > head) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "min_position ", min_position, " is beyond the log's head (", head,
+        ")"));
+  }
+  return absl::OkStatus();
+}
+
 void ToProto(const Outcome& o, pbc::CommandResult* out) {
   out->set_aggregate_id(o.aggregate_id);
   out->set_revision(o.revision);

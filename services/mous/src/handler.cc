@@ -136,6 +136,7 @@ absl::StatusOr<Outcome> MousHandler::RecordDelivery(
 
 absl::StatusOr<pb::Mou> MousHandler::GetMou(const pb::GetMouRequest& r) {
   NCM_RETURN_IF_ERROR(CheckUuid(r.mou_id(), "mou_id"));
+  NCM_RETURN_IF_ERROR(services::CheckMinPosition(store_, r.min_position()));
   absl::CivilDay as_of = clock_.Today();
   if (services::IsSet(r.as_of())) {
     NCM_ASSIGN_OR_RETURN(as_of, services::FromProto(r.as_of(), "as_of"));

@@ -311,6 +311,7 @@ absl::StatusOr<Outcome> ResolutionsHandler::ReassignLead(
 absl::StatusOr<pb::Meeting> ResolutionsHandler::GetMeeting(
     const pb::GetMeetingRequest& r) {
   NCM_RETURN_IF_ERROR(CheckUuid(r.meeting_id(), "meeting_id"));
+  NCM_RETURN_IF_ERROR(services::CheckMinPosition(store_, r.min_position()));
   NCM_ASSIGN_OR_RETURN(auto l, (Load<pb::MeetingEvent, MeetingState>(
                                    store_, MeetingStream(r.meeting_id()),
                                    r.meeting_id())));
@@ -339,11 +340,7 @@ absl::StatusOr<pb::Meeting> ResolutionsHandler::GetMeeting(
 absl::StatusOr<pb::Resolution> ResolutionsHandler::GetResolution(
     const pb::GetResolutionRequest& r) {
   NCM_RETURN_IF_ERROR(CheckUuid(r.resolution_id(), "resolution_id"));
-  if (r.min_position() > store_->HeadPosition()) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "min_position ", r.min_position(), " is beyond the log's head (",
-        store_->HeadPosition(), ")"));
-  }
+  NCM_RETURN_IF_ERROR(services::CheckMinPosition(store_, r.min_position()));
   NCM_ASSIGN_OR_RETURN(absl::CivilDay as_of,
                        DayOr(r.as_of(), clock_.Today(), "as_of"));
   NCM_ASSIGN_OR_RETURN(auto l, (Load<pb::ResolutionEvent, ResolutionState>(

@@ -141,6 +141,7 @@ ResourcesHandler::RecordTransaction(const pb::RecordTransactionRequest& r,
 absl::StatusOr<pb::Budget> ResourcesHandler::GetBudget(
     const pb::GetBudgetRequest& r) {
   NCM_RETURN_IF_ERROR(CheckUuid(r.budget_id(), "budget_id"));
+  NCM_RETURN_IF_ERROR(services::CheckMinPosition(store_, r.min_position()));
   NCM_ASSIGN_OR_RETURN(auto l, LoadBudget(r.budget_id()));
   if (!l.state.exists) {
     return absl::NotFoundError(absl::StrCat("no budget ", r.budget_id()));

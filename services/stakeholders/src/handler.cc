@@ -406,6 +406,10 @@ absl::StatusOr<pb::Organisation> StakeholdersHandler::GetOrganisation(
   return out;
 }
 
+absl::Status StakeholdersHandler::CheckMinPosition(uint64_t min_position) const {
+  return services::CheckMinPosition(store_, min_position);
+}
+
 absl::StatusOr<pb::GetFocalPointsAsOfResponse>
 StakeholdersHandler::GetFocalPointsAsOf(const pb::GetFocalPointsAsOfRequest& r) {
   if (!services::IsSet(r.as_of())) {

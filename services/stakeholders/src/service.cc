@@ -1,5 +1,6 @@
 #include "ncm/stakeholders/service.h"
 
+#include "ncm/eventstore/status_macros.h"
 #include "ncm/stakeholders/v1/stakeholders.pb.h"
 
 namespace ncm::stakeholders {
@@ -40,6 +41,7 @@ StakeholdersService::StakeholdersService(StakeholdersHandler* h,
       "GetOrganisation",
       [h](CallbackServerContext*, const pb::GetOrganisationRequest& r,
           pb::Organisation* out) -> absl::Status {
+        NCM_RETURN_IF_ERROR(h->CheckMinPosition(r.min_position()));
         auto o = h->GetOrganisation(r.organisation_id());
         if (!o.ok()) return o.status();
         *out = std::move(*o);
@@ -48,6 +50,7 @@ StakeholdersService::StakeholdersService(StakeholdersHandler* h,
   Unary<pb::GetPersonRequest, pb::Person>(
       "GetPerson", [h](CallbackServerContext*, const pb::GetPersonRequest& r,
                        pb::Person* out) -> absl::Status {
+        NCM_RETURN_IF_ERROR(h->CheckMinPosition(r.min_position()));
         auto o = h->GetPerson(r.person_id());
         if (!o.ok()) return o.status();
         *out = std::move(*o);
@@ -57,6 +60,7 @@ StakeholdersService::StakeholdersService(StakeholdersHandler* h,
       "GetWorkingGroup",
       [h](CallbackServerContext*, const pb::GetWorkingGroupRequest& r,
           pb::WorkingGroup* out) -> absl::Status {
+        NCM_RETURN_IF_ERROR(h->CheckMinPosition(r.min_position()));
         auto o = h->GetWorkingGroup(r.working_group_id());
         if (!o.ok()) return o.status();
         *out = std::move(*o);

@@ -41,6 +41,10 @@ absl::StatusOr<CommandContext> MakeContext(
     const ncm::common::v1::CommandOptions& options, const Clock& clock,
     std::string actor);
 
+// Reads that fold a stream from the log itself reflect every committed
+// position: OK unless min_position lies beyond the head (OUT_OF_RANGE).
+absl::Status CheckMinPosition(es::EventStore* store, uint64_t min_position);
+
 // The envelope fields an aggregate may look at while folding.
 struct EventMeta {
   uint64_t revision = 0;

@@ -58,6 +58,9 @@ class StakeholdersHandler {
   absl::StatusOr<pb::Person> GetPerson(const std::string& id);
   absl::StatusOr<pb::WorkingGroup> GetWorkingGroup(const std::string& id);
   pb::ListCountiesResponse ListCounties() const;
+  // OUT_OF_RANGE when min_position lies beyond the log's head (the Get*
+  // reads fold the log itself, so they reflect every committed position).
+  absl::Status CheckMinPosition(uint64_t min_position) const;
   absl::StatusOr<pb::GetFocalPointsAsOfResponse> GetFocalPointsAsOf(
       const pb::GetFocalPointsAsOfRequest& r);
 
