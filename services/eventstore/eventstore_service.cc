@@ -3,6 +3,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "ncm/eventstore/status_macros.h"
 #include "ncm/eventstore/subscription.h"
@@ -297,10 +298,11 @@ struct SubscriptionRegistry {
 
 
 EventStoreService::EventStoreService(es::EventStore* store, es::Limits limits,
-                                     PrincipalResolver principal)
+                                     const Gate* gate, Scope scope)
     : store_(store),
       limits_(limits),
-      principal_(std::move(principal)),
+      gate_(gate),
+      scope_(std::move(scope)),
       // One thread, so that wake-ups from the event store's writer never
       // do reads on the writer thread or block a gRPC thread.
       dispatcher_(std::make_unique<WorkerPool>(1)),
@@ -326,12 +328,102 @@ void EventStoreService::Shutdown() {
   }
 }
 
-void EventStoreService::DoAppend(grpc::CallbackServerContext* ctx,
+namespace {
+
+absl::string_view CategoryOf(absl::string_view stream_or_prefix) {
+  const size_t dash = stream_or_prefix.find('-');
+  return dash == absl::string_view::npos ? absl::string_view()
+                                         : stream_or_prefix.substr(0, dash);
+}
+
+}  // namespace
+
+template <typename Req, typename Resp, typename Fn>
+grpc::ServerUnaryReactor* EventStoreService::Serve(
+    grpc::CallbackServerContext* ctx, const char* method,
+    const grpc::ByteBuffer* request, grpc::ByteBuffer* response, Fn fn) {
+  absl::StatusOr<Admission> a = gate_->Admit(ctx, method);
+  if (!a.ok()) {
+    auto* reactor = ctx->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(a.status()));
+    return reactor;
+  }
+  return RawUnary<Req, Resp>(
+      ctx, request, response,
+      [this, method, fn, a = std::move(*a)](const Req& req, Resp* resp,
+                                            Done done) {
+        if (a.scoped) {
+          absl::Status s = CheckScope(req);
+          if (!s.ok()) {
+            gate_->LogRefusal(a.principal, method, s);
+            return done(s);
+          }
+        }
+        fn(a, req, resp, std::move(done));
+      });
+}
+
+absl::Status EventStoreService::CheckReadable(
+    absl::string_view stream_or_prefix) const {
+  const absl::string_view category = CategoryOf(stream_or_prefix);
+  for (const std::string& c : scope_.readable_categories) {
+    if (!category.empty() && category == c) return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "\"", stream_or_prefix, "\" is not in a category this principal may "
+      "read (", absl::StrJoin(scope_.readable_categories, ", "),
+      "); name a stream or prefix such as \"resolution-\""));
+}
+
+absl::Status EventStoreService::CheckScopedPrefixes(const pb::Filter& f) const {
+  if (f.stream_prefixes().empty()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "this principal reads only some categories of the log: filter by "
+        "stream prefix (",
+        absl::StrJoin(scope_.readable_categories, "-, "), "-)"));
+  }
+  for (const std::string& p : f.stream_prefixes()) {
+    NCM_RETURN_IF_ERROR(CheckReadable(p));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EventStoreService::CheckScope(const pb::ReadStreamRequest& r) const {
+  return CheckReadable(r.stream_id());
+}
+absl::Status EventStoreService::CheckScope(
+    const pb::GetStreamInfoRequest& r) const {
+  return CheckReadable(r.stream_id());
+}
+absl::Status EventStoreService::CheckScope(const pb::ReadAllRequest& r) const {
+  return CheckScopedPrefixes(r.filter());
+}
+absl::Status EventStoreService::CheckScope(const pb::SubscribeRequest& r) const {
+  return CheckScopedPrefixes(r.filter());
+}
+absl::Status EventStoreService::CheckScope(const pb::AppendRequest&) const {
+  return absl::PermissionDeniedError("appends have no scoped form");
+}
+absl::Status EventStoreService::CheckScope(const pb::VerifyChainRequest&) const {
+  return absl::PermissionDeniedError("verification has no scoped form");
+}
+
+void EventStoreService::DoAppend(const Admission& a,
                                  const pb::AppendRequest& request,
                                  pb::AppendResponse* response, Done done) {
+  for (const auto& w : request.streams()) {
+    const absl::string_view category = CategoryOf(w.stream_id());
+    for (const std::string& reserved : scope_.reserved_categories) {
+      if (category == reserved) {
+        return done(absl::PermissionDeniedError(absl::StrCat(
+            "stream \"", w.stream_id(), "\" is in the ", reserved,
+            " category, which only its own service writes")));
+      }
+    }
+  }
   auto req = FromProto(request);
   if (!req.ok()) return done(req.status());
-  if (principal_) req->actor = principal_(ctx);
+  req->actor = a.principal.id;
   store_->AppendAsync(std::move(*req), [response, done = std::move(done)](
                                            absl::StatusOr<es::AppendResult> r) {
     if (r.ok()) ToProto(*r, response);
@@ -410,9 +502,19 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::Subscribe(
     };
     return new Refused(s);
   };
+  constexpr char kMethod[] = "/ncm.eventstore.v1.EventStore/Subscribe";
+  absl::StatusOr<Admission> admitted = gate_->Admit(ctx, kMethod);
+  if (!admitted.ok()) return refuse(admitted.status());
   pb::SubscribeRequest parsed;
   absl::Status valid = ParseRequest(*raw_request, &parsed);
   if (!valid.ok()) return refuse(valid);
+  if (admitted->scoped) {
+    absl::Status in_scope = CheckScope(parsed);
+    if (!in_scope.ok()) {
+      gate_->LogRefusal(admitted->principal, kMethod, in_scope);
+      return refuse(in_scope);
+    }
+  }
   const pb::SubscribeRequest* request = &parsed;
   es::SubscriptionOptions o;
   o.from_end = request->start_case() == pb::SubscribeRequest::kFromEnd &&
@@ -494,17 +596,19 @@ absl::Status EventStoreService::DoVerifyChain(const pb::VerifyChainRequest& requ
 grpc::ServerUnaryReactor* EventStoreService::Append(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return RawUnary<pb::AppendRequest, pb::AppendResponse>(
-      ctx, request, response, [this, ctx](const auto& req, auto* resp, Done done) {
-        DoAppend(ctx, req, resp, std::move(done));
+  return Serve<pb::AppendRequest, pb::AppendResponse>(
+      ctx, "/ncm.eventstore.v1.EventStore/Append", request, response,
+      [this](const Admission& a, const auto& req, auto* resp, Done done) {
+        DoAppend(a, req, resp, std::move(done));
       });
 }
 
 grpc::ServerUnaryReactor* EventStoreService::ReadStream(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return RawUnary<pb::ReadStreamRequest, pb::ReadStreamResponse>(
-      ctx, request, response, [this](const auto& req, auto* resp, Done done) {
+  return Serve<pb::ReadStreamRequest, pb::ReadStreamResponse>(
+      ctx, "/ncm.eventstore.v1.EventStore/ReadStream", request, response,
+      [this](const Admission&, const auto& req, auto* resp, Done done) {
         done(DoReadStream(req, resp));
       });
 }
@@ -512,8 +616,9 @@ grpc::ServerUnaryReactor* EventStoreService::ReadStream(
 grpc::ServerUnaryReactor* EventStoreService::ReadAll(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return RawUnary<pb::ReadAllRequest, pb::ReadAllResponse>(
-      ctx, request, response, [this](const auto& req, auto* resp, Done done) {
+  return Serve<pb::ReadAllRequest, pb::ReadAllResponse>(
+      ctx, "/ncm.eventstore.v1.EventStore/ReadAll", request, response,
+      [this](const Admission&, const auto& req, auto* resp, Done done) {
         done(DoReadAll(req, resp));
       });
 }
@@ -521,8 +626,9 @@ grpc::ServerUnaryReactor* EventStoreService::ReadAll(
 grpc::ServerUnaryReactor* EventStoreService::GetStreamInfo(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return RawUnary<pb::GetStreamInfoRequest, pb::StreamInfo>(
-      ctx, request, response, [this](const auto& req, auto* resp, Done done) {
+  return Serve<pb::GetStreamInfoRequest, pb::StreamInfo>(
+      ctx, "/ncm.eventstore.v1.EventStore/GetStreamInfo", request, response,
+      [this](const Admission&, const auto& req, auto* resp, Done done) {
         done(DoGetStreamInfo(req, resp));
       });
 }
@@ -530,8 +636,9 @@ grpc::ServerUnaryReactor* EventStoreService::GetStreamInfo(
 grpc::ServerUnaryReactor* EventStoreService::VerifyChain(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return RawUnary<pb::VerifyChainRequest, pb::VerifyChainResponse>(
-      ctx, request, response, [this](const auto& req, auto* resp, Done done) {
+  return Serve<pb::VerifyChainRequest, pb::VerifyChainResponse>(
+      ctx, "/ncm.eventstore.v1.EventStore/VerifyChain", request, response,
+      [this](const Admission&, const auto& req, auto* resp, Done done) {
         done(DoVerifyChain(req, resp));
       });
 }

@@ -1,5 +1,9 @@
 #include "ncm/ncmd/server.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -7,6 +11,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "ncm/access/gate.h"
+#include "ncm/access/policy.h"
+#include "ncm/access/registry.h"
+#include "ncm/access/service.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "ncm/eventstore/memory_event_store.h"
@@ -89,11 +98,46 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
   return grpc::SslServerCredentials(o);
 }
 
+// Writes `token` to `path`, readable and writable by its owner only, and
+// syncs it.
+absl::Status WriteSecretFile(const std::string& path, const std::string& token) {
+  ::unlink(path.c_str());  // a stale file from an unfinished first start
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                        0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create the admin token file ", path));
+  }
+  const std::string line = token + "\n";
+  const bool ok = ::fchmod(fd, 0600) == 0 &&
+                  ::write(fd, line.data(), line.size()) ==
+                      static_cast<ssize_t>(line.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(path.c_str());
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write the admin token file ", path));
+  }
+  return absl::OkStatus();
+}
+
 class ServerImpl final : public Server {
  public:
   ~ServerImpl() override { Shutdown(absl::Seconds(5)); }
 
   absl::Status Start(const ServerOptions& options) {
+    log_ = options.log;
+    if (!log_) {
+      log_ = [](absl::string_view level, const std::string& fields) {
+        std::fprintf(
+            stderr, "ts=%s level=%s %s\n",
+            absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                             absl::UTCTimeZone())
+                .c_str(),
+            std::string(level).c_str(), fields.c_str());
+      };
+    }
     std::string host, port;
     if (!SplitHostPort(options.listen_address, &host, &port) || host.empty() ||
         port.empty()) {
@@ -133,8 +177,6 @@ class ServerImpl final : public Server {
       };
       NCM_ASSIGN_OR_RETURN(store_, eventstore::OpenRocksDbEventStore(ro));
     }
-    eventstore_service_ = std::make_unique<services::EventStoreService>(
-        store_.get(), options.limits);
     if (!options.counties_file.empty()) {
       NCM_ASSIGN_OR_RETURN(counties_,
                            stakeholders::CountyList::Load(options.counties_file));
@@ -164,6 +206,22 @@ class ServerImpl final : public Server {
     resources_service_ = std::make_unique<resources::ResourcesService>(
         resources_.get(), workers_.get());
     NCM_RETURN_IF_ERROR(resources_service_->CheckComplete());
+    registry_ = std::make_unique<access::PrincipalRegistry>(
+        store_.get(), stakeholders_.get(), clock);
+    NCM_RETURN_IF_ERROR(registry_->Load());
+    NCM_RETURN_IF_ERROR(Bootstrap(options));
+    gate_ = std::make_unique<access::AccessGate>(
+        registry_.get(),
+        [log = log_](const std::string& fields) { log("warn", fields); });
+    access_service_ =
+        std::make_unique<access::AccessService>(registry_.get(), workers_.get());
+    NCM_RETURN_IF_ERROR(access_service_->CheckComplete());
+    services::EventStoreService::Scope scope;
+    scope.readable_categories = {"resolution", "meeting", "organisation",
+                                 "workinggroup", "mou", "budget"};
+    scope.reserved_categories = {access::kPrincipalCategory};
+    eventstore_service_ = std::make_unique<services::EventStoreService>(
+        store_.get(), options.limits, gate_.get(), std::move(scope));
     if (!options.data_dir.empty()) {
       readside::ReadSideOptions ro;
       ro.path = options.read_model_dir.empty()
@@ -193,12 +251,23 @@ class ServerImpl final : public Server {
       NCM_RETURN_IF_ERROR(read_models_service_->CheckComplete());
     }
 
+    std::vector<services::RawService*> gated = {
+        access_service_.get(), stakeholders_service_.get(),
+        resolutions_service_.get(), mous_service_.get(),
+        resources_service_.get()};
+    if (read_models_service_) gated.push_back(read_models_service_.get());
+    for (services::RawService* svc : gated) {
+      NCM_RETURN_IF_ERROR(CheckRules(*svc));
+      svc->set_gate(gate_.get());
+    }
+
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options.listen_address, credentials, &port_);
     builder.SetMaxReceiveMessageSize(options.max_message_bytes);
     builder.SetMaxSendMessageSize(options.max_message_bytes);
+    builder.RegisterService(access_service_.get());
     builder.RegisterService(eventstore_service_.get());
     builder.RegisterService(stakeholders_service_.get());
     builder.RegisterService(resolutions_service_.get());
@@ -224,6 +293,7 @@ class ServerImpl final : public Server {
   }
   eventstore::EventStore* store() override { return store_.get(); }
   readside::ReadSide* read_side() override { return read_side_.get(); }
+  std::string admin_token_file() const override { return admin_token_file_; }
 
   void Shutdown(absl::Duration grace) override {
     {
@@ -250,6 +320,9 @@ class ServerImpl final : public Server {
     mous_.reset();
     resolutions_service_.reset();
     resolutions_.reset();
+    access_service_.reset();
+    gate_.reset();
+    registry_.reset();
     stakeholders_service_.reset();
     stakeholders_.reset();
     store_.reset();  // drains the writer and closes RocksDB
@@ -263,6 +336,67 @@ class ServerImpl final : public Server {
   }
 
  private:
+  // The first start: registers "admin" and writes its token, owner-only.
+  absl::Status Bootstrap(const ServerOptions& options) {
+    if (!registry_->Empty()) return absl::OkStatus();
+    std::string path = options.admin_token_file;
+    if (path.empty()) {
+      if (options.data_dir.empty()) {
+        return absl::InvalidArgumentError(
+            "the in-memory store needs admin_token_file");
+      }
+      path = options.data_dir + "/admin.token";
+    }
+    ncm::access::v1::IssueTokenRequest r;
+    r.set_principal_id("admin");
+    r.set_role(ncm::access::v1::ROLE_ADMIN);
+    r.set_description("created at the first start");
+    // The file first: a crash before the append leaves no principal, and
+    // the next start writes a new file.
+    const std::string token = access::NewToken();
+    NCM_RETURN_IF_ERROR(WriteSecretFile(path, token));
+    absl::StatusOr<ncm::access::v1::IssueTokenResponse> issued =
+        registry_->IssueTokenWith(r, token, "ncmd");
+    if (!issued.ok()) {
+      ::unlink(path.c_str());
+      return issued.status();
+    }
+    admin_token_file_ = path;
+    log_("info", absl::StrCat("msg=\"first start: admin token written; keep "
+                              "it secret\" principal=admin file=",
+                              path));
+    return absl::OkStatus();
+  }
+
+  // Every method `svc` serves has an access rule, and the methods whose
+  // rule lets a role in within its scope have a scope check.
+  absl::Status CheckRules(const services::RawService& svc) const {
+    for (const std::string& m : svc.methods()) {
+      const access::MethodRule* rule = access::FindRule(m);
+      if (rule == nullptr) {
+        return absl::InternalError(absl::StrCat(m, " has no access rule"));
+      }
+      bool scoped_rule = false;
+      for (access::Access a : rule->access) {
+        scoped_rule = scoped_rule || a == access::Access::kOwn;
+      }
+      const auto& scoped = svc.scoped_methods();
+      const bool has_check =
+          std::find(scoped.begin(), scoped.end(), m) != scoped.end();
+      if (scoped_rule && !has_check) {
+        return absl::InternalError(
+            absl::StrCat(m, " lets a role in within its scope but has no "
+                            "scope check"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  std::function<void(absl::string_view, const std::string&)> log_;
+  std::string admin_token_file_;
+  std::unique_ptr<access::PrincipalRegistry> registry_;
+  std::unique_ptr<access::AccessGate> gate_;
+  std::unique_ptr<access::AccessService> access_service_;
   std::string host_;
   int port_ = 0;
   std::unique_ptr<eventstore::EventStore> store_;

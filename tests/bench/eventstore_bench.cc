@@ -34,6 +34,7 @@
 #include "grpcpp/grpcpp.h"
 #include "ncm/eventstore/event_store.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
+#include "clients/common/connect.h"
 #include "ncm/ncmd/server.h"
 #include "record_codec.h"
 #include "tests/bench/bench_util.h"
@@ -789,12 +790,13 @@ int Run() {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   Stubs stubs;
   for (int i = 0; i < kChannels; ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt("grpc.channel_id", i);
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    args.SetMaxReceiveMessageSize(64 << 20);
-    auto channel = grpc::CreateCustomChannel(
-        server->address(), grpc::InsecureChannelCredentials(), args);
+    ncm::client::ConnectOptions connect;
+    connect.server = server->address();
+    connect.token = *ncm::client::ReadTokenFile(server->admin_token_file());
+    connect.args.SetInt("grpc.channel_id", i);
+    connect.args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    connect.max_message_bytes = 64 << 20;
+    auto channel = *ncm::client::Connect(connect);
     if (!channel->WaitForConnected(std::chrono::system_clock::now() +
                                    std::chrono::seconds(10))) {
       std::fprintf(stderr, "cannot connect to %s\n", server->address().c_str());

@@ -23,8 +23,7 @@ TEST(DemoTest, LoadsOnceAndAgainWithoutChange) {
   ::ncm::testing::TempDir dir;
   auto server = ::ncm::testing::StartLoopbackServer(dir.Sub("db"));
   ASSERT_NE(server, nullptr);
-  auto channel = grpc::CreateChannel(server->address(),
-                                     grpc::InsecureChannelCredentials());
+  auto channel = ::ncm::testing::AdminChannel(*server, dir.Sub("db"));
   demo::DemoOptions options;
   options.budget_csv = NCM_BUDGET_2020_CSV;
   auto first = demo::LoadDemo(channel, options);

@@ -48,8 +48,7 @@ class EventStoreGrpcTest : public ::testing::Test {
   void SetUp() override {
     server_ = ::ncm::testing::StartLoopbackServer(dir_.Sub("db"));
     ASSERT_NE(server_, nullptr);
-    channel_ = grpc::CreateChannel(server_->address(),
-                                   grpc::InsecureChannelCredentials());
+    channel_ = ::ncm::testing::AdminChannel(*server_, dir_.Sub("db"));
     stub_ = pb::EventStore::NewStub(channel_);
   }
   void TearDown() override {
@@ -87,8 +86,9 @@ TEST_F(EventStoreGrpcTest, AppendThenReadEveryWay) {
   ASSERT_TRUE(Append(One("resolution-1", pb::ExpectedRevision::NO_STREAM, 0, 3),
                      &resp)
                   .ok());
-  EXPECT_EQ(resp.first_position(), 1u);
-  EXPECT_EQ(resp.last_position(), 3u);
+  // Position 1 holds the admin principal registered at the first start.
+  EXPECT_EQ(resp.first_position(), 2u);
+  EXPECT_EQ(resp.last_position(), 4u);
   EXPECT_EQ(resp.streams(0).last_revision(), 2u);
 
   grpc::ClientContext c1;
@@ -103,7 +103,7 @@ TEST_F(EventStoreGrpcTest, AppendThenReadEveryWay) {
   EXPECT_EQ(rsr.events(0).revision(), 2u);
   EXPECT_EQ(rsr.events(0).prev_hash().size(), 32u);
   EXPECT_EQ(rsr.events(0).hash().size(), 32u);
-  EXPECT_EQ(rsr.events(0).actor(), "anonymous");
+  EXPECT_EQ(rsr.events(0).actor(), "admin");  // the calling principal
   EXPECT_GT(rsr.events(0).recorded_at().seconds(), 1700000000);
 
   grpc::ClientContext c2;
@@ -112,14 +112,14 @@ TEST_F(EventStoreGrpcTest, AppendThenReadEveryWay) {
   pb::StreamInfo info;
   ASSERT_TRUE(stub_->GetStreamInfo(&c2, gi, &info).ok());
   EXPECT_EQ(info.event_count(), 3u);
-  EXPECT_EQ(info.last_position(), 3u);
+  EXPECT_EQ(info.last_position(), 4u);
 
   grpc::ClientContext c3;
   pb::VerifyChainRequest vr;
   pb::VerifyChainResponse vresp;
   ASSERT_TRUE(stub_->VerifyChain(&c3, vr, &vresp).ok());
   EXPECT_TRUE(vresp.ok());
-  EXPECT_EQ(vresp.verified_count(), 3u);
+  EXPECT_EQ(vresp.verified_count(), 4u);
   EXPECT_EQ(vresp.head_hash(), ReadAll().back().hash());
 }
 
@@ -177,7 +177,7 @@ TEST_F(EventStoreGrpcTest, LargeEventsArePagedUnderTheMessageLimit) {
     end = resp.end_of_log();
     from = resp.next_position();
   }
-  ASSERT_EQ(positions.size(), 40u);
+  ASSERT_EQ(positions.size(), 41u);  // and the admin principal
   for (size_t i = 0; i < positions.size(); ++i) EXPECT_EQ(positions[i], i + 1);
   EXPECT_GT(pages, 4);
 
@@ -195,6 +195,7 @@ TEST_F(EventStoreGrpcTest, LargeEventsArePagedUnderTheMessageLimit) {
   grpc::ClientContext sub_ctx;
   pb::SubscribeRequest sreq;
   sreq.set_max_batch(1000);
+  sreq.set_after_position(1);  // past the admin principal
   auto reader = stub_->Subscribe(&sub_ctx, sreq);
   pb::SubscribeResponse msg;
   size_t seen = 0;
@@ -324,8 +325,11 @@ TEST_F(EventStoreGrpcTest, BadInputIsRefusedAndTheServerKeepsServing) {
   }
   EXPECT_EQ(Append(huge).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   ExpectStillServing();
-  // Nothing refused was written: only the liveness appends are there.
-  for (const auto& e : ReadAll()) EXPECT_EQ(e.stream_id(), "alive-1");
+  // Nothing refused was written: only the liveness appends are there,
+  // after the admin principal.
+  for (const auto& e : ReadAll()) {
+    if (e.position() > 1) EXPECT_EQ(e.stream_id(), "alive-1");
+  }
 }
 
 TEST_F(EventStoreGrpcTest, InvalidUtf8InAStringFieldIsRefused) {
@@ -356,7 +360,7 @@ TEST_F(EventStoreGrpcTest, InvalidUtf8InAStringFieldIsRefused) {
   while (cq.Next(&tag, &ok_flag)) {
   }
   ExpectStillServing();
-  EXPECT_EQ(ReadAll().size(), 1u);
+  EXPECT_EQ(ReadAll().size(), 2u);  // the admin principal, then alive-1
 }
 
 TEST_F(EventStoreGrpcTest, SubscribeCatchesUpThenStreamsLiveWithoutGaps) {
@@ -400,13 +404,14 @@ TEST_F(EventStoreGrpcTest, SubscribingAfterAPositionBeyondTheHeadIsOutOfRange) {
   EXPECT_FALSE(reader->Read(&msg));
   grpc::Status s = reader->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE);
-  EXPECT_THAT(s.error_message(), HasSubstr("beyond the head at 1"));
+  EXPECT_THAT(s.error_message(), HasSubstr("beyond the head at 2"));
 }
 
 TEST_F(EventStoreGrpcTest, StalledSubscriberDoesNotStopTheServerAndResumes) {
   grpc::ClientContext ctx;
   pb::SubscribeRequest req;
   req.set_max_batch(100);
+  req.set_after_position(1);  // past the admin principal
   auto reader = stub_->Subscribe(&ctx, req);
   pb::SubscribeResponse msg;
   ASSERT_TRUE(reader->Read(&msg));
@@ -421,16 +426,16 @@ TEST_F(EventStoreGrpcTest, StalledSubscriberDoesNotStopTheServerAndResumes) {
     }
     ASSERT_TRUE(Append(r).ok());
   }
-  uint64_t expect = 1;
+  uint64_t expect = 2;
   bool fell_behind = false;
-  while (expect <= 100000 && reader->Read(&msg)) {
+  while (expect <= 100001 && reader->Read(&msg)) {
     if (msg.has_fell_behind()) fell_behind = true;
     for (const auto& e : msg.events().events()) {
       ASSERT_EQ(e.position(), expect);
       ++expect;
     }
   }
-  EXPECT_EQ(expect, 100001u);
+  EXPECT_EQ(expect, 100002u);
   EXPECT_TRUE(fell_behind);
   ctx.TryCancel();
   reader->Finish().IgnoreError();

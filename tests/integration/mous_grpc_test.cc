@@ -33,8 +33,7 @@ class MousGrpcTest : public ::testing::Test {
   void Connect() {
     server_ = ::ncm::testing::StartLoopbackServer(dir_.Sub("db"));
     ASSERT_NE(server_, nullptr);
-    auto ch = grpc::CreateChannel(server_->address(),
-                                  grpc::InsecureChannelCredentials());
+    auto ch = ::ncm::testing::AdminChannel(*server_, dir_.Sub("db"));
     mous_ = pb::Mous::NewStub(ch);
     sh_ = spb::Stakeholders::NewStub(ch);
   }

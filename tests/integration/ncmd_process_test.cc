@@ -2,6 +2,7 @@
 // folders and clean shutdown on SIGTERM.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "clients/common/connect.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -30,6 +32,7 @@ namespace {
 namespace pb = ::ncm::eventstore::v1;
 using ::ncm::testing::NewUuid;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // An idle gRPC client only notices the server's GOAWAY when its backup
 // poller runs (every 5 s by default), and the server's shutdown waits for
@@ -109,6 +112,18 @@ class Ncmd {
   }
 
   const std::string& address() const { return address_; }
+  // The admin token the first start wrote in the data folder.
+  std::string token() const {
+    auto t = client::ReadTokenFile(data_dir_ + "/admin.token");
+    return t.ok() ? *t : std::string();
+  }
+  // A channel as the admin principal.
+  std::shared_ptr<grpc::Channel> channel() const {
+    client::ConnectOptions o;
+    o.server = address_;
+    o.token = token();
+    return *client::Connect(o);
+  }
   int exit_status() const { return exit_status_; }
   std::string log() const { return ReadFile(log_path_); }
 
@@ -131,8 +146,7 @@ TEST(NcmdProcessTest, AcknowledgedAppendsSurviveKill9) {
   for (int cycle = 0; cycle < kCycles; ++cycle) {
     Ncmd ncmd(dir.Sub("db"), dir.Sub(absl::StrCat("ncmd-", cycle, ".log")));
     ASSERT_TRUE(ncmd.Start()) << ncmd.log();
-    auto channel =
-        grpc::CreateChannel(ncmd.address(), grpc::InsecureChannelCredentials());
+    auto channel = ncmd.channel();
     auto stub = pb::EventStore::NewStub(channel);
 
     // Everything acknowledged before is still there, unchanged; positions
@@ -264,8 +278,7 @@ TEST(NcmdProcessTest, ReadModelSurvivesKill9WhileProjecting) {
   for (int cycle = 0; cycle <= kCycles; ++cycle) {
     Ncmd ncmd(dir.Sub("db"), dir.Sub(absl::StrCat("rm-", cycle, ".log")));
     ASSERT_TRUE(ncmd.Start()) << ncmd.log();
-    auto channel =
-        grpc::CreateChannel(ncmd.address(), grpc::InsecureChannelCredentials());
+    auto channel = ncmd.channel();
     auto stub = pb::EventStore::NewStub(channel);
     if (cycle < kCycles) {
       // Kill at a random moment while appends, and so projection, go on.
@@ -320,7 +333,7 @@ TEST(NcmdProcessTest, ReadModelSurvivesKill9WhileProjecting) {
     // Every acknowledged resolution, and any whose append landed without
     // its answer: all that the log holds, each once.
     for (const std::string& id : ids) EXPECT_TRUE(seen.count(id)) << id;
-    EXPECT_EQ(2 * seen.size(), head);
+    EXPECT_EQ(2 * seen.size() + 1, head);  // + the admin principal
     EXPECT_EQ(ncmd.Terminate(absl::Seconds(20)), 0);
   }
 }
@@ -343,8 +356,7 @@ TEST(NcmdProcessTest, SigtermDrainsAndReopensCleanly) {
   {
     Ncmd ncmd(dir.Sub("db"), dir.Sub("a.log"));
     ASSERT_TRUE(ncmd.Start()) << ncmd.log();
-    auto stub = pb::EventStore::NewStub(
-        grpc::CreateChannel(ncmd.address(), grpc::InsecureChannelCredentials()));
+    auto stub = pb::EventStore::NewStub(ncmd.channel());
     pb::AppendRequest req;
     auto* s = req.add_streams();
     s->set_stream_id("s-1");
@@ -363,16 +375,26 @@ TEST(NcmdProcessTest, SigtermDrainsAndReopensCleanly) {
     ASSERT_TRUE(reader->Read(&msg));
     EXPECT_EQ(ncmd.Terminate(absl::Seconds(15)), 0);
     EXPECT_THAT(ncmd.log(), HasSubstr("ncmd stopped"));
+    // The first start wrote the admin token, for its owner only, and said
+    // where; the token itself is in no log line.
+    struct stat st;
+    ASSERT_EQ(stat(dir.Sub("db/admin.token").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_THAT(ncmd.log(), HasSubstr("file=" + dir.Sub("db/admin.token")));
+    ASSERT_FALSE(ncmd.token().empty());
+    EXPECT_THAT(ncmd.log(), Not(HasSubstr(ncmd.token())));
     sub_ctx.TryCancel();
   }
   Ncmd again(dir.Sub("db"), dir.Sub("b.log"));
   ASSERT_TRUE(again.Start()) << again.log();
-  EXPECT_THAT(again.log(), HasSubstr("head_position=1"));
-  auto stub = pb::EventStore::NewStub(
-      grpc::CreateChannel(again.address(), grpc::InsecureChannelCredentials()));
+  // The admin principal (position 1), then the event.
+  EXPECT_THAT(again.log(), HasSubstr("head_position=2"));
+  EXPECT_THAT(again.log(), Not(HasSubstr("first start")));
+  auto stub = pb::EventStore::NewStub(again.channel());
   auto all = ::ncm::testing::ReadWholeLog(stub.get());
-  ASSERT_EQ(all.size(), 1u);
-  EXPECT_EQ(all[0].event_id(), id);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].stream_id(), "principal-admin");
+  EXPECT_EQ(all[1].event_id(), id);
   EXPECT_EQ(again.Terminate(absl::Seconds(15)), 0);
 }
 

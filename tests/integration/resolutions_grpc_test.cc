@@ -45,8 +45,7 @@ class ResolutionsGrpcTest : public ::testing::Test {
   void Connect() {
     server_ = ::ncm::testing::StartLoopbackServer(dir_.Sub("db"));
     ASSERT_NE(server_, nullptr);
-    auto ch = grpc::CreateChannel(server_->address(),
-                                  grpc::InsecureChannelCredentials());
+    auto ch = ::ncm::testing::AdminChannel(*server_, dir_.Sub("db"));
     res_ = pb::Resolutions::NewStub(ch);
     sh_ = spb::Stakeholders::NewStub(ch);
     es_ = espb::EventStore::NewStub(ch);

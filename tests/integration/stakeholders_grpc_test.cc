@@ -28,8 +28,7 @@ class StakeholdersGrpcTest : public ::testing::Test {
   void Connect() {
     server_ = ::ncm::testing::StartLoopbackServer(dir_.Sub("db"));
     ASSERT_NE(server_, nullptr);
-    channel_ = grpc::CreateChannel(server_->address(),
-                                   grpc::InsecureChannelCredentials());
+    channel_ = ::ncm::testing::AdminChannel(*server_, dir_.Sub("db"));
     stub_ = pb::Stakeholders::NewStub(channel_);
     es_ = espb::EventStore::NewStub(channel_);
   }

@@ -12,6 +12,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "ncm/ncmd/server.h"
+#include "ncm/access/v1/access.grpc.pb.h"
 #include "ncm/stakeholders/v1/stakeholders.grpc.pb.h"
 #include "testing/temp_dir.h"
 
@@ -19,6 +20,7 @@ namespace ncm {
 namespace {
 
 namespace spb = ::ncm::stakeholders::v1;
+namespace apb = ::ncm::access::v1;
 using ::testing::HasSubstr;
 
 std::string Read(const std::string& path) {
@@ -47,23 +49,34 @@ class TlsTest : public ::testing::Test {
     ncmd::ServerOptions o;
     o.listen_address = listen;
     o.data_dir = dir_.Sub(absl::StrCat("db", ++servers_));
+    token_ = "";
     o.tls.cert_file = certs_->path() + "/server.pem";
     o.tls.key_file = certs_->path() + "/server.key";
     if (mutual) o.tls.client_ca_file = certs_->path() + "/ca.pem";
     auto s = ncmd::StartServer(o);
     EXPECT_TRUE(s.ok()) << s.status();
+    if (s.ok()) token_ = Read((*s)->admin_token_file());
+    if (!token_.empty() && token_.back() == '\n') token_.pop_back();
     return s.ok() ? std::move(*s) : nullptr;
   }
 
-  // Calls ListCounties; the status says whether the handshake let it in.
-  static grpc::Status Probe(const std::string& address,
-                            std::shared_ptr<grpc::ChannelCredentials> creds) {
+  static std::shared_ptr<grpc::Channel> Channel(
+      const std::string& address,
+      std::shared_ptr<grpc::ChannelCredentials> creds) {
     grpc::ChannelArguments args;
     args.SetSslTargetNameOverride("localhost");
-    auto ch = grpc::CreateCustomChannel(address, creds, args);
-    auto stub = spb::Stakeholders::NewStub(ch);
+    return grpc::CreateCustomChannel(address, creds, args);
+  }
+
+  // Calls ListCounties (with `token` unless empty); the status says whether
+  // the handshake, then the principal, let it in.
+  static grpc::Status Probe(const std::string& address,
+                            std::shared_ptr<grpc::ChannelCredentials> creds,
+                            const std::string& token = "") {
+    auto stub = spb::Stakeholders::NewStub(Channel(address, creds));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
     spb::ListCountiesRequest r;
     spb::ListCountiesResponse out;
     return stub->ListCounties(&ctx, r, &out);
@@ -84,6 +97,7 @@ class TlsTest : public ::testing::Test {
   static ::ncm::testing::TempDir* other_;
   ::ncm::testing::TempDir dir_;
   int servers_ = 0;
+  std::string token_;  // the admin token of the last server started
 };
 
 ::ncm::testing::TempDir* TlsTest::certs_ = nullptr;
@@ -92,11 +106,14 @@ class TlsTest : public ::testing::Test {
 TEST_F(TlsTest, OnlyClientsTrustingTheCaGetIn) {
   auto server = Start(/*mutual=*/false);
   ASSERT_NE(server, nullptr);
-  EXPECT_TRUE(Probe(server->address(), Trusting(*certs_)).ok());
-  EXPECT_EQ(Probe(server->address(), grpc::InsecureChannelCredentials())
+  EXPECT_TRUE(Probe(server->address(), Trusting(*certs_), token_).ok());
+  // In over TLS, but a call needs a principal too.
+  EXPECT_EQ(Probe(server->address(), Trusting(*certs_)).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Probe(server->address(), grpc::InsecureChannelCredentials(), token_)
                 .error_code(),
             grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(Probe(server->address(), Trusting(*other_)).error_code(),
+  EXPECT_EQ(Probe(server->address(), Trusting(*other_), token_).error_code(),
             grpc::StatusCode::UNAVAILABLE);
   server->Shutdown(absl::Seconds(5));
 }
@@ -104,14 +121,71 @@ TEST_F(TlsTest, OnlyClientsTrustingTheCaGetIn) {
 TEST_F(TlsTest, MutualTlsWantsAClientCertificateFromTheCa) {
   auto server = Start(/*mutual=*/true);
   ASSERT_NE(server, nullptr);
-  EXPECT_TRUE(Probe(server->address(), Trusting(*certs_, "iom")).ok());
-  EXPECT_FALSE(Probe(server->address(), Trusting(*certs_)).ok());
+  EXPECT_TRUE(Probe(server->address(), Trusting(*certs_, "iom"), token_).ok());
+  EXPECT_EQ(Probe(server->address(), Trusting(*certs_), token_).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
   // A client certificate from another CA is refused.
   grpc::SslCredentialsOptions o;
   o.pem_root_certs = Read(certs_->path() + "/ca.pem");
   o.pem_cert_chain = Read(other_->path() + "/secretariat.pem");
   o.pem_private_key = Read(other_->path() + "/secretariat.key");
-  EXPECT_FALSE(Probe(server->address(), grpc::SslCredentials(o)).ok());
+  EXPECT_EQ(Probe(server->address(), grpc::SslCredentials(o), token_).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  server->Shutdown(absl::Seconds(5));
+}
+
+TEST_F(TlsTest, AClientCertificateBoundToAPrincipalStandsForIt) {
+  auto server = Start(/*mutual=*/true);
+  ASSERT_NE(server, nullptr);
+  // The handshake passes, but the certificate is bound to no principal yet.
+  grpc::Status unbound = Probe(server->address(), Trusting(*certs_, "iom"));
+  EXPECT_EQ(unbound.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(unbound.error_message(), HasSubstr("bound to no principal"));
+
+  auto admin = apb::Access::NewStub(
+      Channel(server->address(), Trusting(*certs_, "iom")));
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token_);
+    apb::BindCertificateRequest r;
+    r.set_principal_id("iom-sync");
+    r.set_role(apb::ROLE_READER);
+    r.set_certificate_subject("iom");  // its common name
+    ncm::common::v1::CommandResult out;
+    grpc::Status s = admin->BindCertificate(&ctx, r, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_TRUE(Probe(server->address(), Trusting(*certs_, "iom")).ok());
+  {
+    grpc::ClientContext ctx;  // no token: the certificate speaks
+    apb::Principal me;
+    ASSERT_TRUE(admin->WhoAmI(&ctx, apb::WhoAmIRequest(), &me).ok());
+    EXPECT_EQ(me.principal_id(), "iom-sync");
+    EXPECT_EQ(me.role(), apb::ROLE_READER);
+    EXPECT_EQ(me.credential(), apb::CREDENTIAL_KIND_CERTIFICATE);
+    EXPECT_FALSE(me.reads_personal_data());
+  }
+  {
+    grpc::ClientContext ctx;  // a reader may not issue tokens
+    apb::IssueTokenRequest r;
+    r.set_principal_id("x");
+    r.set_role(apb::ROLE_ADMIN);
+    apb::IssueTokenResponse out;
+    EXPECT_EQ(admin->IssueToken(&ctx, r, &out).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token_);
+    apb::RevokePrincipalRequest r;
+    r.set_principal_id("iom-sync");
+    r.set_reason("certificate rotated");
+    ncm::common::v1::CommandResult out;
+    ASSERT_TRUE(admin->RevokePrincipal(&ctx, r, &out).ok());
+  }
+  grpc::Status revoked = Probe(server->address(), Trusting(*certs_, "iom"));
+  EXPECT_EQ(revoked.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(revoked.error_message(), HasSubstr("revoked"));
   server->Shutdown(absl::Seconds(5));
 }
 
@@ -125,7 +199,7 @@ TEST_F(TlsTest, NonLoopbackNeedsTls) {
   auto server = Start(/*mutual=*/false, "0.0.0.0:0");
   ASSERT_NE(server, nullptr);
   EXPECT_TRUE(Probe(absl::StrCat("127.0.0.1:", server->port()),
-                    Trusting(*certs_))
+                    Trusting(*certs_), token_)
                   .ok());
   server->Shutdown(absl::Seconds(5));
   // Bad TLS settings fail at start with the flag named.

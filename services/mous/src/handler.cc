@@ -134,6 +134,18 @@ absl::StatusOr<Outcome> MousHandler::RecordDelivery(
                });
 }
 
+absl::Status MousHandler::CheckParty(const std::string& mou_id,
+                                     const std::string& organisation_id) {
+  absl::Status refused = absl::PermissionDeniedError(absl::StrCat(
+      "organisation ", organisation_id, " is not a party to MOU \"", mou_id,
+      "\"; a data provider works only on its own MOUs"));
+  if (!CheckUuid(mou_id, "mou_id").ok()) return refused;
+  NCM_ASSIGN_OR_RETURN(auto l, (services::Load<pb::MouEvent, MouState>(
+                                   store_, MouStream(mou_id), mou_id)));
+  if (!l.state.exists || !l.state.IsParty(organisation_id)) return refused;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<pb::Mou> MousHandler::GetMou(const pb::GetMouRequest& r) {
   NCM_RETURN_IF_ERROR(CheckUuid(r.mou_id(), "mou_id"));
   NCM_RETURN_IF_ERROR(services::CheckMinPosition(store_, r.min_position()));

@@ -4,12 +4,12 @@
 
 namespace ncm::mous {
 
-MousService::MousService(MousHandler* h, services::WorkerPool* pool,
-                         services::PrincipalFn principal)
+MousService::MousService(MousHandler* h, services::WorkerPool* pool)
     : DomainService(
           pb::DraftMouRequest::descriptor()->file()->FindServiceByName("Mous"),
-          pool, std::move(principal)) {
+          pool) {
   using H = MousHandler;
+  using services::Principal;
   Command("DraftMou", h, &H::DraftMou);
   Command("AmendMou", h, &H::AmendMou);
   Command("SubmitForLegalReview", h, &H::SubmitForLegalReview);
@@ -17,9 +17,33 @@ MousService::MousService(MousHandler* h, services::WorkerPool* pool,
   Command("SignMou", h, &H::SignMou);
   Command("RenewMou", h, &H::RenewMou);
   Command("TerminateMou", h, &H::TerminateMou);
-  Command("RecordDelivery", h, &H::RecordDelivery);
-  Query("GetMou", h, &H::GetMou);
-  Query("GetCompliance", h, &H::GetCompliance);
+  // Data providers: deliveries under MOUs they are party to, and reads of
+  // those MOUs and of their own compliance.
+  Command("RecordDelivery", h, &H::RecordDelivery,
+          ScopeCheck<pb::RecordDeliveryRequest>(
+              [h](const Principal& p, const pb::RecordDeliveryRequest& r) {
+                return h->CheckParty(r.mou_id(), p.organisation_id);
+              }));
+  Query("GetMou", h, &H::GetMou,
+        ScopeCheck<pb::GetMouRequest>(
+            [h](const Principal& p, const pb::GetMouRequest& r) {
+              return h->CheckParty(r.mou_id(), p.organisation_id);
+            }));
+  Query("GetCompliance", h, &H::GetCompliance,
+        ScopeCheck<pb::GetComplianceRequest>(
+            [h](const Principal& p,
+                const pb::GetComplianceRequest& r) -> absl::Status {
+              if (!r.mou_id().empty()) {
+                return h->CheckParty(r.mou_id(), p.organisation_id);
+              }
+              if (r.provider_organisation_id() == p.organisation_id) {
+                return absl::OkStatus();
+              }
+              return absl::PermissionDeniedError(absl::StrCat(
+                  "a data provider reads its own compliance: give mou_id of "
+                  "an MOU it is party to, or provider_organisation_id ",
+                  p.organisation_id));
+            }));
 }
 
 }  // namespace ncm::mous

@@ -51,7 +51,7 @@ ReadModelsService::ReadModelsService(ReadModelsHandler* h,
     : DomainService(pb::ListReadModelsRequest::descriptor()
                         ->file()
                         ->FindServiceByName("ReadModels"),
-                    pool, nullptr) {
+                    pool) {
   Query("ListReadModels", h, &ReadModelsHandler::ListReadModels);
   Query("RebuildReadModel", h, &ReadModelsHandler::RebuildReadModel);
 }

@@ -5,12 +5,11 @@
 namespace ncm::resolutions {
 
 ResolutionsService::ResolutionsService(ResolutionsHandler* h,
-                                       services::WorkerPool* pool,
-                                       services::PrincipalFn principal)
+                                       services::WorkerPool* pool)
     : DomainService(pb::ScheduleMeetingRequest::descriptor()
                         ->file()
                         ->FindServiceByName("Resolutions"),
-                    pool, std::move(principal)) {
+                    pool) {
   using H = ResolutionsHandler;
   Command("ScheduleMeeting", h, &H::ScheduleMeeting);
   Command("RescheduleMeeting", h, &H::RescheduleMeeting);
@@ -19,7 +18,20 @@ ResolutionsService::ResolutionsService(ResolutionsHandler* h,
   Command("CancelMeeting", h, &H::CancelMeeting);
   Command("AdoptResolution", h, &H::AdoptResolution);
   Command("StartImplementation", h, &H::StartImplementation);
-  Command("ReportProgress", h, &H::ReportProgress);
+  // Partners report progress for their own organisation (the domain
+  // requires it to be the lead or a supporting one).
+  Command("ReportProgress", h, &H::ReportProgress,
+          ScopeCheck<pb::ReportProgressRequest>(
+              [](const services::Principal& p,
+                 const pb::ReportProgressRequest& r) -> absl::Status {
+                if (r.reporting_organisation_id() == p.organisation_id) {
+                  return absl::OkStatus();
+                }
+                return absl::PermissionDeniedError(absl::StrCat(
+                    "a partner reports progress for its own organisation: "
+                    "reporting_organisation_id must be ",
+                    p.organisation_id));
+              }));
   Command("MarkImplemented", h, &H::MarkImplemented);
   Command("VerifyImplementation", h, &H::VerifyImplementation);
   Command("RejectVerification", h, &H::RejectVerification);

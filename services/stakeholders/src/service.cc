@@ -8,12 +8,11 @@ namespace ncm::stakeholders {
 using grpc::CallbackServerContext;
 
 StakeholdersService::StakeholdersService(StakeholdersHandler* h,
-                                         services::WorkerPool* pool,
-                                         services::PrincipalFn principal)
+                                         services::WorkerPool* pool)
     : DomainService(pb::RegisterOrganisationRequest::descriptor()
                         ->file()
                         ->FindServiceByName("Stakeholders"),
-                    pool, std::move(principal)) {
+                    pool) {
   Command("RegisterOrganisation", h, &StakeholdersHandler::RegisterOrganisation);
   Command("AmendOrganisation", h, &StakeholdersHandler::AmendOrganisation);
   Command("ChangeMembershipRole", h, &StakeholdersHandler::ChangeMembershipRole);
@@ -27,19 +26,10 @@ StakeholdersService::StakeholdersService(StakeholdersHandler* h,
   Command("AddWorkingGroupMember", h, &StakeholdersHandler::AddWorkingGroupMember);
   Command("RemoveWorkingGroupMember", h, &StakeholdersHandler::RemoveWorkingGroupMember);
 
-  Unary<pb::AppointFocalPointRequest, pb::AppointFocalPointResponse>(
-      "AppointFocalPoint",
-      [h, this](CallbackServerContext* ctx,
-                const pb::AppointFocalPointRequest& r,
-                pb::AppointFocalPointResponse* out) -> absl::Status {
-        auto resp = h->AppointFocalPoint(r, ActorOf(ctx));
-        if (!resp.ok()) return resp.status();
-        *out = std::move(*resp);
-        return absl::OkStatus();
-      });
+  Command("AppointFocalPoint", h, &StakeholdersHandler::AppointFocalPoint);
   Unary<pb::GetOrganisationRequest, pb::Organisation>(
       "GetOrganisation",
-      [h](CallbackServerContext*, const pb::GetOrganisationRequest& r,
+      [h](const services::Admission&, const pb::GetOrganisationRequest& r,
           pb::Organisation* out) -> absl::Status {
         NCM_RETURN_IF_ERROR(h->CheckMinPosition(r.min_position()));
         auto o = h->GetOrganisation(r.organisation_id());
@@ -48,7 +38,7 @@ StakeholdersService::StakeholdersService(StakeholdersHandler* h,
         return absl::OkStatus();
       });
   Unary<pb::GetPersonRequest, pb::Person>(
-      "GetPerson", [h](CallbackServerContext*, const pb::GetPersonRequest& r,
+      "GetPerson", [h](const services::Admission&, const pb::GetPersonRequest& r,
                        pb::Person* out) -> absl::Status {
         NCM_RETURN_IF_ERROR(h->CheckMinPosition(r.min_position()));
         auto o = h->GetPerson(r.person_id());
@@ -58,7 +48,7 @@ StakeholdersService::StakeholdersService(StakeholdersHandler* h,
       });
   Unary<pb::GetWorkingGroupRequest, pb::WorkingGroup>(
       "GetWorkingGroup",
-      [h](CallbackServerContext*, const pb::GetWorkingGroupRequest& r,
+      [h](const services::Admission&, const pb::GetWorkingGroupRequest& r,
           pb::WorkingGroup* out) -> absl::Status {
         NCM_RETURN_IF_ERROR(h->CheckMinPosition(r.min_position()));
         auto o = h->GetWorkingGroup(r.working_group_id());
@@ -71,7 +61,7 @@ StakeholdersService::StakeholdersService(StakeholdersHandler* h,
   Query("GetAttendanceRates", h, &StakeholdersHandler::GetAttendanceRates);
   Unary<pb::ListCountiesRequest, pb::ListCountiesResponse>(
       "ListCounties",
-      [h](CallbackServerContext*, const pb::ListCountiesRequest&,
+      [h](const services::Admission&, const pb::ListCountiesRequest&,
           pb::ListCountiesResponse* out) -> absl::Status {
         *out = h->ListCounties();
         return absl::OkStatus();

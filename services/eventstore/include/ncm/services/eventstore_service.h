@@ -10,6 +10,7 @@
 #include "grpcpp/grpcpp.h"
 #include "ncm/eventstore/event_store.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
+#include "ncm/services/gate.h"
 #include "ncm/services/raw_call.h"
 
 namespace ncm::services {
@@ -20,10 +21,6 @@ struct SubscriptionRegistry;
 // Converts a recorded event to its protobuf form.
 void ToProto(const eventstore::RecordedEvent& e,
              ncm::eventstore::v1::RecordedEvent* out);
-
-// Returns the principal id of a call; "" means anonymous.
-using PrincipalResolver =
-    std::function<std::string(grpc::CallbackServerContext*)>;
 
 namespace espb = ::ncm::eventstore::v1;
 
@@ -38,9 +35,20 @@ using EventStoreRawService = espb::EventStore::WithRawCallbackMethod_Append<
 
 class EventStoreService final : public EventStoreRawService {
  public:
-  // REQUIRES: `store` outlives the service.
+  // What principals admitted only within their scope may read, and which
+  // stream categories raw appends may not touch.
+  struct Scope {
+    // Stream categories a scoped principal may read ("resolution", ...):
+    // ReadStream and GetStreamInfo on such a stream, ReadAll and Subscribe
+    // filtered to such prefixes.
+    std::vector<std::string> readable_categories;
+    // Categories written only by their own service (e.g. "principal").
+    std::vector<std::string> reserved_categories;
+  };
+
+  // REQUIRES: `store` and `gate` outlive the service.
   EventStoreService(eventstore::EventStore* store, eventstore::Limits limits,
-                    PrincipalResolver principal = nullptr);
+                    const Gate* gate, Scope scope);
   ~EventStoreService() override;
 
   grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* ctx,
@@ -69,13 +77,27 @@ class EventStoreService final : public EventStoreRawService {
  private:
   eventstore::EventStore* const store_;
   const eventstore::Limits limits_;
-  PrincipalResolver principal_;
+  const Gate* const gate_;
+  const Scope scope_;
   std::unique_ptr<WorkerPool> dispatcher_;
   std::unique_ptr<SubscriptionRegistry> subscriptions_;
 
-  void DoAppend(grpc::CallbackServerContext* ctx,
-                const espb::AppendRequest& request, espb::AppendResponse* response,
-                Done done);
+  template <typename Req, typename Resp, typename Fn>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
+                                  const char* method,
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response, Fn fn);
+  absl::Status CheckReadable(absl::string_view stream_or_prefix) const;
+  absl::Status CheckScope(const espb::ReadStreamRequest& r) const;
+  absl::Status CheckScope(const espb::ReadAllRequest& r) const;
+  absl::Status CheckScope(const espb::SubscribeRequest& r) const;
+  absl::Status CheckScope(const espb::GetStreamInfoRequest& r) const;
+  absl::Status CheckScope(const espb::AppendRequest& r) const;
+  absl::Status CheckScope(const espb::VerifyChainRequest& r) const;
+  absl::Status CheckScopedPrefixes(const espb::Filter& f) const;
+
+  void DoAppend(const Admission& a, const espb::AppendRequest& request,
+                espb::AppendResponse* response, Done done);
   absl::Status DoReadStream(const espb::ReadStreamRequest& request,
                             espb::ReadStreamResponse* response);
   absl::Status DoReadAll(const espb::ReadAllRequest& request,

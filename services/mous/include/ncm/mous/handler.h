@@ -48,6 +48,11 @@ class MousHandler {
   absl::StatusOr<pb::GetComplianceResponse> GetCompliance(
       const pb::GetComplianceRequest& r);
 
+  // OK when `organisation_id` is a party to the MOU; PERMISSION_DENIED
+  // otherwise (an unknown MOU included, so that its existence is not told).
+  absl::Status CheckParty(const std::string& mou_id,
+                          const std::string& organisation_id);
+
   // The "mous" read model, for compliance per provider or over all MOUs;
   // without it those are UNAVAILABLE (one MOU still answers).
   void SetReadSide(readside::ReadSide* read_side, absl::Duration default_wait);

@@ -10,8 +10,7 @@ namespace ncm::mous {
 class MousService final : public services::DomainService {
  public:
   // REQUIRES: `handler` and `pool` outlive the service.
-  MousService(MousHandler* handler, services::WorkerPool* pool,
-              services::PrincipalFn principal = nullptr);
+  MousService(MousHandler* handler, services::WorkerPool* pool);
 };
 
 }  // namespace ncm::mous

@@ -3,6 +3,7 @@
 #ifndef NCM_NCMD_SERVER_H_
 #define NCM_NCMD_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -44,6 +45,12 @@ struct ServerOptions {
   std::string read_model_dir;
   // How long a query's min_position waits when it names no wait.
   absl::Duration query_wait = absl::Seconds(2);
+  // Where the first start writes the admin principal's token (readable by
+  // its owner only); empty: <data_dir>/admin.token. Required with the
+  // in-memory store, which starts afresh every time.
+  std::string admin_token_file;
+  // Receives log lines' level and key=value fields; unset: stderr.
+  std::function<void(absl::string_view level, const std::string& fields)> log;
 };
 
 class Server {
@@ -56,6 +63,8 @@ class Server {
   virtual eventstore::EventStore* store() = 0;
   // nullptr with the in-memory store.
   virtual readside::ReadSide* read_side() = 0;
+  // The admin token file this start wrote; empty when principals existed.
+  virtual std::string admin_token_file() const = 0;
   // Stops accepting calls, ends subscriptions, waits up to `grace` for
   // in-flight calls, then closes the store. Idempotent.
   virtual void Shutdown(absl::Duration grace) = 0;
@@ -63,7 +72,9 @@ class Server {
   virtual void Wait() = 0;
 };
 
-// Opens the store and starts serving. FAILED_PRECONDITION when the data
+// Opens the store and starts serving. At the first start (no principal in
+// the log) it registers the principal "admin" and writes its token to
+// admin_token_file. FAILED_PRECONDITION when the data
 // folder is held by another process or a plaintext listener is asked for on
 // a non-loopback address; UNAVAILABLE when the address cannot be bound.
 absl::StatusOr<std::unique_ptr<Server>> StartServer(const ServerOptions& options);

@@ -11,8 +11,7 @@ namespace ncm::resolutions {
 class ResolutionsService final : public services::DomainService {
  public:
   // REQUIRES: `handler` and `pool` outlive the service.
-  ResolutionsService(ResolutionsHandler* handler, services::WorkerPool* pool,
-                     services::PrincipalFn principal = nullptr);
+  ResolutionsService(ResolutionsHandler* handler, services::WorkerPool* pool);
 };
 
 }  // namespace ncm::resolutions

@@ -11,8 +11,7 @@ namespace ncm::resources {
 class ResourcesService final : public services::DomainService {
  public:
   // REQUIRES: `handler` and `pool` outlive the service.
-  ResourcesService(ResourcesHandler* handler, services::WorkerPool* pool,
-                   services::PrincipalFn principal = nullptr);
+  ResourcesService(ResourcesHandler* handler, services::WorkerPool* pool);
 };
 
 }  // namespace ncm::resources

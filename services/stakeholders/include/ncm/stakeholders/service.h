@@ -14,8 +14,7 @@ namespace ncm::stakeholders {
 class StakeholdersService final : public services::DomainService {
  public:
   // REQUIRES: `handler` and `pool` outlive the service.
-  StakeholdersService(StakeholdersHandler* handler, services::WorkerPool* pool,
-                      services::PrincipalFn principal = nullptr);
+  StakeholdersService(StakeholdersHandler* handler, services::WorkerPool* pool);
 };
 
 }  // namespace ncm::stakeholders

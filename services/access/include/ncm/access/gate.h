@@ -1,0 +1,40 @@
+// The gate of every RPC: authenticates the caller (bearer token, else a
+// client certificate bound to a principal) and applies the access table.
+#ifndef NCM_ACCESS_GATE_H_
+#define NCM_ACCESS_GATE_H_
+
+#include <functional>
+#include <string>
+
+#include "ncm/access/registry.h"
+#include "ncm/services/gate.h"
+
+namespace ncm::access {
+
+class AccessGate final : public services::Gate {
+ public:
+  // Receives one log line's key=value fields (never a token).
+  using LogFn = std::function<void(const std::string& fields)>;
+
+  // REQUIRES: `registry` outlives the gate.
+  AccessGate(const PrincipalRegistry* registry, LogFn log);
+
+  absl::StatusOr<services::Admission> Admit(
+      grpc::ServerContextBase* ctx, absl::string_view method) const override;
+  void LogRefusal(const services::Principal& principal,
+                  absl::string_view method,
+                  const absl::Status& status) const override;
+
+ private:
+  absl::StatusOr<services::Principal> Authenticate(
+      grpc::ServerContextBase* ctx) const;
+  void Log(absl::string_view principal, absl::string_view method,
+           absl::string_view peer, const absl::Status& status) const;
+
+  const PrincipalRegistry* const registry_;
+  const LogFn log_;
+};
+
+}  // namespace ncm::access
+
+#endif  // NCM_ACCESS_GATE_H_

@@ -1,0 +1,54 @@
+// Who is calling, and whether they may: the gate every RPC passes before
+// its handler runs (see services/access for the implementation).
+#ifndef NCM_SERVICES_GATE_H_
+#define NCM_SERVICES_GATE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "grpcpp/grpcpp.h"
+#include "ncm/access/v1/access.pb.h"
+
+namespace ncm::services {
+
+using Role = ::ncm::access::v1::Role;
+
+// An authenticated caller.
+struct Principal {
+  std::string id;  // the `actor` of the events it records
+  Role role = Role::ROLE_UNSPECIFIED;
+  std::string organisation_id;  // partners and data providers
+};
+
+// How a call was let in.
+struct Admission {
+  Principal principal;
+  // The role may make this call only within its organisation's scope; the
+  // method's scope check decides (see RawService::Unary).
+  bool scoped = false;
+  // Personal data is shown in clear (admin and secretariat); otherwise a
+  // person's details are withheld from every answer.
+  bool clear_personal_data = false;
+};
+
+class Gate {
+ public:
+  virtual ~Gate() = default;
+  // Authenticates the caller of `method` ("/package.Service/Method") and
+  // checks the access rule: UNAUTHENTICATED without a valid credential,
+  // PERMISSION_DENIED when the role may not call it. Refusals are logged.
+  virtual absl::StatusOr<Admission> Admit(grpc::ServerContextBase* ctx,
+                                          absl::string_view method) const = 0;
+  // Logs a refusal decided after admission (a scope check).
+  virtual void LogRefusal(const Principal& principal, absl::string_view method,
+                          const absl::Status& status) const = 0;
+};
+
+// Clears the details of every ncm.stakeholders.v1.Person in `message` that
+// is not erased and marks it withheld.
+void WithholdPersonalData(google::protobuf::Message* message);
+
+}  // namespace ncm::services
+
+#endif  // NCM_SERVICES_GATE_H_
