@@ -32,6 +32,9 @@ ABSL_FLAG(std::string, tls_client_ca, "",
           "signed (mutual TLS).");
 ABSL_FLAG(std::string, read_model_dir, "",
           "Folder of the read models' RocksDB; empty: <data_dir>/readmodels.");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "Where the first start writes the admin principal's token (owner "
+          "only); empty: <data_dir>/admin.token.");
 ABSL_FLAG(int, query_wait_ms, 2000,
           "How long a query's min_position waits when it names no wait_ms.");
 
@@ -80,6 +83,15 @@ int main(int argc, char** argv) {
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
   options.query_wait = absl::Milliseconds(absl::GetFlag(FLAGS_query_wait_ms));
+  options.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
+  options.log = [](absl::string_view level, const std::string& fields) {
+    std::string line = absl::StrCat(
+        "ts=", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                absl::UTCTimeZone()),
+        " level=", level, " ", fields);
+    std::fprintf(stderr, "%s\n", line.c_str());
+    std::fflush(stderr);
+  };
   if (!absl::LoadTimeZone(absl::GetFlag(FLAGS_time_zone), &options.time_zone)) {
     Log("error", "unknown --time_zone; give an IANA name such as Africa/Nairobi",
         absl::StrCat("time_zone=", absl::GetFlag(FLAGS_time_zone)));

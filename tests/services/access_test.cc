@@ -1,0 +1,255 @@
+// The principal registry, the access table, field limits and the
+// withholding of personal data, without a server.
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ncm/access/policy.h"
+#include "ncm/access/registry.h"
+#include "ncm/eventstore/memory_event_store.h"
+#include "ncm/resolutions/v1/resolutions.pb.h"
+#include "ncm/services/gate.h"
+#include "ncm/services/limits.h"
+#include "ncm/stakeholders/v1/stakeholders.pb.h"
+#include "testing/status_matchers.h"
+
+namespace ncm::access {
+namespace {
+
+using ::ncm::testing::IsOk;
+using ::ncm::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using Code = absl::StatusCode;
+namespace spb = ::ncm::stakeholders::v1;
+
+absl::CivilDay today(2021, 9, 30);
+
+services::Clock TestClock() {
+  services::Clock c;
+  c.now = [] { return absl::FromCivil(today, absl::UTCTimeZone()); };
+  return c;
+}
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  std::string Organisation(const std::string& acronym) {
+    spb::RegisterOrganisationRequest r;
+    r.mutable_profile()->set_name(absl::StrCat("Organisation ", acronym));
+    r.mutable_profile()->set_acronym(acronym);
+    r.mutable_profile()->set_kind(spb::INTERNATIONAL_ORGANISATION);
+    r.mutable_profile()->set_level(spb::NATIONAL);
+    r.set_role(spb::PARTNER);
+    auto o = stakeholders_.RegisterOrganisation(r, "admin");
+    EXPECT_THAT(o, IsOk());
+    return o.ok() ? o->aggregate_id : "";
+  }
+
+  pb::IssueTokenRequest Token(const std::string& id, pb::Role role,
+                              const std::string& org = "") {
+    pb::IssueTokenRequest r;
+    r.set_principal_id(id);
+    r.set_role(role);
+    r.set_organisation_id(org);
+    return r;
+  }
+
+  std::unique_ptr<eventstore::EventStore> store_ =
+      eventstore::NewMemoryEventStore();
+  stakeholders::StakeholdersHandler stakeholders_{
+      store_.get(), &stakeholders::CountyList::Kenya(), TestClock()};
+  PrincipalRegistry registry_{store_.get(), &stakeholders_, TestClock()};
+};
+
+TEST_F(RegistryTest, AnIssuedTokenAuthenticatesUntilRevoked) {
+  EXPECT_TRUE(registry_.Empty());
+  const std::string iom = Organisation("IOM");
+  auto issued = registry_.IssueToken(Token("iom-sync", pb::ROLE_PARTNER, iom),
+                                     "admin");
+  ASSERT_THAT(issued, IsOk());
+  EXPECT_FALSE(registry_.Empty());
+  EXPECT_EQ(issued->result().aggregate_id(), "iom-sync");
+  EXPECT_THAT(issued->token(), ::testing::StartsWith("ncm_"));
+  EXPECT_EQ(issued->token().size(), 4u + 43u);
+
+  auto p = registry_.ByToken(issued->token());
+  ASSERT_THAT(p, IsOk());
+  EXPECT_EQ(p->id, "iom-sync");
+  EXPECT_EQ(p->role, pb::ROLE_PARTNER);
+  EXPECT_EQ(p->organisation_id, iom);
+  EXPECT_THAT(registry_.ByToken(issued->token() + "x"),
+              StatusIs(Code::kUnauthenticated, HasSubstr("not one")));
+
+  // The log holds the hash, never the token.
+  auto all = store_->ReadAll({});
+  ASSERT_THAT(all, IsOk());
+  for (const auto& e : all->events) {
+    EXPECT_THAT(e.payload, Not(HasSubstr(issued->token())));
+  }
+  auto listed = registry_.Get("iom-sync");
+  ASSERT_THAT(listed, IsOk());
+  EXPECT_EQ(listed->issued_by(), "admin");
+  EXPECT_EQ(listed->credential(), pb::CREDENTIAL_KIND_TOKEN);
+  EXPECT_FALSE(listed->reads_personal_data());
+
+  pb::RevokePrincipalRequest rv;
+  rv.set_principal_id("iom-sync");
+  EXPECT_THAT(registry_.RevokePrincipal(rv, "admin"),
+              StatusIs(Code::kInvalidArgument, HasSubstr("reason")));
+  rv.set_reason("leaked");
+  ASSERT_THAT(registry_.RevokePrincipal(rv, "admin"), IsOk());
+  EXPECT_THAT(registry_.ByToken(issued->token()),
+              StatusIs(Code::kUnauthenticated, HasSubstr("revoked")));
+  EXPECT_THAT(registry_.RevokePrincipal(rv, "admin"),
+              StatusIs(Code::kFailedPrecondition, HasSubstr("already")));
+  pb::ListPrincipalsRequest lr;
+  EXPECT_EQ(registry_.ListPrincipals(lr)->principals_size(), 0);
+  lr.set_include_revoked(true);
+  EXPECT_EQ(registry_.ListPrincipals(lr)->principals_size(), 1);
+
+  // A registry loaded from the log knows the same.
+  PrincipalRegistry again(store_.get(), &stakeholders_, TestClock());
+  ASSERT_THAT(again.Load(), IsOk());
+  EXPECT_THAT(again.ByToken(issued->token()),
+              StatusIs(Code::kUnauthenticated, HasSubstr("revoked")));
+  EXPECT_TRUE(again.Get("iom-sync")->revoked());
+}
+
+TEST_F(RegistryTest, IssuingChecksIdRoleOrganisationAndExpiry) {
+  const std::string iom = Organisation("IOM");
+  const uint64_t head = store_->HeadPosition();
+  EXPECT_THAT(registry_.IssueToken(Token("IOM Sync", pb::ROLE_READER), "admin"),
+              StatusIs(Code::kInvalidArgument, HasSubstr("principal_id")));
+  EXPECT_THAT(registry_.IssueToken(Token("x", pb::ROLE_UNSPECIFIED), "admin"),
+              StatusIs(Code::kInvalidArgument, HasSubstr("role")));
+  EXPECT_THAT(registry_.IssueToken(Token("x", pb::ROLE_PARTNER), "admin"),
+              StatusIs(Code::kInvalidArgument,
+                       HasSubstr("organisation_id is required")));
+  EXPECT_THAT(registry_.IssueToken(Token("x", pb::ROLE_READER, iom), "admin"),
+              StatusIs(Code::kInvalidArgument, HasSubstr("only for")));
+  EXPECT_THAT(
+      registry_.IssueToken(
+          Token("x", pb::ROLE_DATA_PROVIDER, "0b0e8c7e-7a53-4d1e-9c55-1f1f5b1f0000"),
+          "admin"),
+      StatusIs(Code::kNotFound));
+  auto expired = Token("x", pb::ROLE_READER);
+  *expired.mutable_expires_on() = services::ToProto(today - 1);
+  EXPECT_THAT(registry_.IssueToken(expired, "admin"),
+              StatusIs(Code::kInvalidArgument, HasSubstr("in the past")));
+  EXPECT_EQ(store_->HeadPosition(), head);  // nothing written
+
+  ASSERT_THAT(registry_.IssueToken(Token("x", pb::ROLE_READER), "admin"), IsOk());
+  EXPECT_THAT(registry_.IssueToken(Token("x", pb::ROLE_AUDITOR), "admin"),
+              StatusIs(Code::kAlreadyExists, HasSubstr("never reused")));
+  pb::RevokePrincipalRequest self;
+  self.set_principal_id("x");
+  self.set_reason("tidy up");
+  EXPECT_THAT(registry_.RevokePrincipal(self, "x"),
+              StatusIs(Code::kFailedPrecondition, HasSubstr("itself")));
+}
+
+TEST_F(RegistryTest, AnExpiredTokenIsRefused) {
+  auto r = Token("short", pb::ROLE_READER);
+  *r.mutable_expires_on() = services::ToProto(today);
+  auto issued = registry_.IssueToken(r, "admin");
+  ASSERT_THAT(issued, IsOk());
+  EXPECT_THAT(registry_.ByToken(issued->token()), IsOk());  // valid today
+  today += 1;
+  EXPECT_THAT(registry_.ByToken(issued->token()),
+              StatusIs(Code::kUnauthenticated, HasSubstr("expired on")));
+  today -= 1;
+}
+
+TEST_F(RegistryTest, CertificatesBindBySubjectOrCommonName) {
+  pb::BindCertificateRequest r;
+  r.set_principal_id("giz-sync");
+  r.set_role(pb::ROLE_AUDITOR);
+  r.set_certificate_subject("CN=giz,O=GIZ");
+  ASSERT_THAT(registry_.BindCertificate(r, "admin"), IsOk());
+  EXPECT_EQ(registry_.ByCertificate("CN=giz,O=GIZ", "giz")->id, "giz-sync");
+  EXPECT_THAT(registry_.ByCertificate("CN=other,O=GIZ", "other"),
+              StatusIs(Code::kUnauthenticated, HasSubstr("bound to no")));
+  r.set_principal_id("giz-again");
+  EXPECT_THAT(registry_.BindCertificate(r, "admin"),
+              StatusIs(Code::kAlreadyExists, HasSubstr("giz-sync")));
+  r.set_certificate_subject("giz");  // the common name alone
+  r.set_principal_id("giz-cn");
+  ASSERT_THAT(registry_.BindCertificate(r, "admin"), IsOk());
+  EXPECT_EQ(registry_.ByCertificate("CN=giz2,O=GIZ", "giz")->id, "giz-cn");
+}
+
+// The README's access table is the policy the server applies.
+TEST(AccessTableTest, TheReadmeShowsThePolicy) {
+  std::ifstream in(NCM_README);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string table = AccessTableMarkdown();
+  EXPECT_NE(ss.str().find(table), std::string::npos)
+      << "README.md must hold this table (the policy in "
+         "services/access/src/policy.cc):\n"
+      << table;
+}
+
+TEST(AccessTableTest, EveryRuleIsWellFormed) {
+  for (const MethodRule& r : AccessRules()) {
+    EXPECT_EQ(FindRule("/" + r.method), &r) << r.method;
+    EXPECT_EQ(r.For(pb::ROLE_ADMIN), Access::kAllowed) << r.method;
+    for (pb::Role role : kRoles) {
+      // Only partners and data providers act within an organisation.
+      if (!NeedsOrganisation(role)) {
+        EXPECT_NE(r.For(role), Access::kOwn) << r.method;
+      }
+    }
+    // Auditors and readers never write: no command is open to them.
+  }
+  EXPECT_EQ(FindRule("/ncm.nothing.v1.Nothing/Call"), nullptr);
+}
+
+TEST(LimitsTest, OversizedFieldsAreNamedWithTheirLimit) {
+  ncm::resolutions::v1::ReportProgressRequest r;
+  r.set_narrative(std::string(services::kMaxProseBytes, 'n'));
+  EXPECT_THAT(services::CheckFieldLimits(r), IsOk());
+  r.set_narrative(std::string(services::kMaxProseBytes + 1, 'n'));
+  EXPECT_THAT(services::CheckFieldLimits(r),
+              StatusIs(Code::kInvalidArgument,
+                       HasSubstr("narrative is 32769 bytes; the limit")));
+  r.clear_narrative();
+  r.set_reporting_organisation_id(std::string(services::kMaxTextBytes + 1, 'x'));
+  EXPECT_THAT(services::CheckFieldLimits(r),
+              StatusIs(Code::kInvalidArgument,
+                       HasSubstr("reporting_organisation_id is 2049 bytes")));
+  r.clear_reporting_organisation_id();
+  for (int i = 0; i <= services::kMaxRepeated; ++i) r.add_evidence_references("e");
+  EXPECT_THAT(services::CheckFieldLimits(r),
+              StatusIs(Code::kInvalidArgument,
+                       HasSubstr("evidence_references has 1001 elements")));
+  spb::AppointFocalPointRequest a;
+  a.mutable_new_person()->set_full_name(std::string(5000, 'x'));
+  EXPECT_THAT(services::CheckFieldLimits(a),
+              StatusIs(Code::kInvalidArgument, HasSubstr("new_person.full_name")));
+}
+
+TEST(WithholdTest, PersonsLoseTheirDetailsButNotTheirIds) {
+  spb::Organisation o;
+  auto* fp = o.add_focal_points();
+  fp->mutable_person()->set_person_id("p1");
+  fp->mutable_person()->mutable_details()->set_full_name("Jane Wanjiru");
+  auto* gone = o.add_focal_points();
+  gone->mutable_person()->set_person_id("p2");
+  gone->mutable_person()->set_erased(true);
+  services::WithholdPersonalData(&o);
+  EXPECT_EQ(o.focal_points(0).person().person_id(), "p1");
+  EXPECT_FALSE(o.focal_points(0).person().has_details());
+  EXPECT_TRUE(o.focal_points(0).person().withheld());
+  EXPECT_TRUE(o.focal_points(1).person().erased());
+  EXPECT_FALSE(o.focal_points(1).person().withheld());
+  spb::Person p;
+  p.mutable_details()->set_email("jane@example.org");
+  services::WithholdPersonalData(&p);
+  EXPECT_FALSE(p.has_details());
+}
+
+}  // namespace
+}  // namespace ncm::access
