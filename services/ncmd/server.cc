@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -160,6 +161,13 @@ class ServerImpl final : public Server {
     if (options.data_dir.empty()) {
       store_ = eventstore::NewMemoryEventStore(options.limits);
     } else {
+      std::error_code ec;
+      std::filesystem::create_directories(options.data_dir, ec);
+      if (ec) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cannot create the data folder ", options.data_dir, ": ",
+            ec.message()));
+      }
       eventstore::RocksDbOptions ro;
       ro.path = options.data_dir;
       ro.limits = options.limits;
