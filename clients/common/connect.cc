@@ -5,7 +5,9 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "grpcpp/support/client_interceptor.h"
 
 namespace ncm::client {
@@ -53,6 +55,21 @@ absl::StatusOr<std::string> ReadAll(const std::string& path,
   return ss.str();
 }
 
+// True for 127.0.0.0/8, ::1 and localhost targets ("host:port",
+// "[v6]:port", optionally with a dns:/ipv4:/ipv6: scheme).
+bool IsLoopbackTarget(absl::string_view target) {
+  for (absl::string_view scheme : {"dns:///", "dns:", "ipv4:", "ipv6:"}) {
+    if (absl::ConsumePrefix(&target, scheme)) break;
+  }
+  absl::string_view host = target;
+  if (absl::ConsumePrefix(&host, "[")) {
+    host = host.substr(0, host.find(']'));
+  } else if (auto colon = host.rfind(':'); colon != absl::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(
@@ -81,6 +98,12 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(
       args.SetSslTargetNameOverride(options.server_name);
     }
   } else {
+    if (!options.token.empty() && !IsLoopbackTarget(options.server)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "refusing to send a token in plaintext to ", options.server,
+          ", which is not a loopback address; give the server's CA "
+          "certificate for TLS"));
+    }
     creds = grpc::InsecureChannelCredentials();
   }
   std::vector<std::unique_ptr<

@@ -176,6 +176,7 @@ class SubscribeReactor final
   struct Handle {
     absl::Mutex mu;
     SubscribeReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+    std::string principal;  // set once, when registered
   };
 
   SubscribeReactor(es::EventStore* store, es::SubscriptionOptions options,
@@ -309,6 +310,25 @@ EventStoreService::EventStoreService(es::EventStore* store, es::Limits limits,
       subscriptions_(std::make_unique<SubscriptionRegistry>()) {}
 
 EventStoreService::~EventStoreService() { Shutdown(); }
+
+void EventStoreService::EndSubscriptionsOf(const std::string& principal_id) {
+  SubscriptionRegistry& reg = *subscriptions_;
+  std::vector<std::shared_ptr<SubscribeReactor::Handle>> theirs;
+  {
+    absl::MutexLock l(&reg.mu);
+    for (const auto& h : reg.open) {
+      if (h->principal == principal_id) theirs.push_back(h);
+    }
+  }
+  for (auto& h : theirs) {
+    absl::MutexLock l(&h->mu);
+    if (h->reactor != nullptr) {
+      h->reactor->EndLocked(grpc::Status(
+          grpc::StatusCode::UNAUTHENTICATED,
+          absl::StrCat("principal \"", principal_id, "\" was revoked")));
+    }
+  }
+}
 
 void EventStoreService::Shutdown() {
   SubscriptionRegistry& reg = *subscriptions_;
@@ -545,13 +565,15 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::Subscribe(
   // is refused or is seen (and ended) by Shutdown.
   return new SubscribeReactor(
       store_, std::move(o), dispatcher_.get(),
-      [&reg](std::shared_ptr<SubscribeReactor::Handle> h,
-             bool add) -> absl::Status {
+      [&reg, principal = admitted->principal.id](
+          std::shared_ptr<SubscribeReactor::Handle> h,
+          bool add) -> absl::Status {
         absl::MutexLock l(&reg.mu);
         if (!add) {
           reg.open.erase(h);
           return absl::OkStatus();
         }
+        h->principal = principal;
         if (reg.closed) {
           return absl::UnavailableError("the server is shutting down");
         }

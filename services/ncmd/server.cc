@@ -230,6 +230,10 @@ class ServerImpl final : public Server {
     scope.reserved_categories = {access::kPrincipalCategory};
     eventstore_service_ = std::make_unique<services::EventStoreService>(
         store_.get(), options.limits, gate_.get(), std::move(scope));
+    registry_->SetOnRevoke([svc = eventstore_service_.get()](
+                               const std::string& id) {
+      svc->EndSubscriptionsOf(id);
+    });
     if (!options.data_dir.empty()) {
       readside::ReadSideOptions ro;
       ro.path = options.read_model_dir.empty()

@@ -518,7 +518,7 @@ TEST_F(AccessTest, DataProvidersWorkOnTheirOwnMous) {
     ncm::common::v1::CommandResult out;
     grpc::Status s = as_provider->RecordDelivery(&ctx, d, &out);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-    EXPECT_THAT(s.error_message(), HasSubstr("not a party"));
+    EXPECT_THAT(s.error_message(), HasSubstr("does not provide dataset"));
   }
   auto compliance = [&](const std::string& mou, const std::string& org) {
     grpc::ClientContext ctx;
@@ -529,9 +529,22 @@ TEST_F(AccessTest, DataProvidersWorkOnTheirOwnMous) {
     return as_provider->GetCompliance(&ctx, r, &out).error_code();
   };
   EXPECT_EQ(compliance("", provider), grpc::StatusCode::OK);
-  EXPECT_EQ(compliance(mou_id, ""), grpc::StatusCode::OK);
+  // One MOU's figures cover every provider of it: not a provider's own.
+  EXPECT_EQ(compliance(mou_id, ""), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(compliance("", ""), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(compliance("", secretariat), grpc::StatusCode::PERMISSION_DENIED);
+  // The secretariat party of the MOU provides no dataset: as a data
+  // provider it records no delivery.
+  {
+    auto as_secretariat = mpb::Mous::NewStub(
+        As("sec-feed", apb::ROLE_DATA_PROVIDER, secretariat));
+    d.set_mou_id(mou_id);
+    grpc::ClientContext ctx;
+    ncm::common::v1::CommandResult out;
+    grpc::Status s = as_secretariat->RecordDelivery(&ctx, d, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_THAT(s.error_message(), HasSubstr("does not provide dataset"));
+  }
   // Nothing else: not the resolutions, not the log.
   {
     auto res = rpb::Resolutions::NewStub(As("nis-feed-2", apb::ROLE_DATA_PROVIDER, provider));
@@ -614,6 +627,85 @@ TEST_F(AccessTest, OversizedFieldsAreRefusedNamingTheLimit) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("narrative is 40000 bytes"));
   EXPECT_THAT(s.error_message(), HasSubstr("limit"));
+}
+
+TEST_F(AccessTest, RevokingAPrincipalEndsItsSubscriptionsAndCalls) {
+  auto auditor = As("auditor-1", apb::ROLE_AUDITOR);
+  auto es = espb::EventStore::NewStub(auditor);
+  grpc::ClientContext ctx;
+  espb::SubscribeRequest r;
+  r.set_from_end(true);
+  auto reader = es->Subscribe(&ctx, r);
+  espb::SubscribeResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));  // caught up
+  {
+    auto access = apb::Access::NewStub(admin_);
+    grpc::ClientContext c;
+    apb::RevokePrincipalRequest rv;
+    rv.set_principal_id("auditor-1");
+    rv.set_reason("contract ended");
+    ncm::common::v1::CommandResult out;
+    ASSERT_TRUE(access->RevokePrincipal(&c, rv, &out).ok());
+  }
+  while (reader->Read(&msg)) {
+  }
+  grpc::Status ended = reader->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(ended.error_message(), HasSubstr("revoked"));
+  grpc::ClientContext again;
+  apb::Principal me;
+  EXPECT_EQ(apb::Access::NewStub(auditor)->WhoAmI(&again, apb::WhoAmIRequest(), &me)
+                .error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(AccessTest, ASuspendedMembersPrincipalsAreRefused) {
+  std::string org;
+  {
+    auto stub = spb::Stakeholders::NewStub(admin_);
+    grpc::ClientContext ctx;
+    spb::ListOrganisationsResponse out;
+    ASSERT_TRUE(
+        stub->ListOrganisations(&ctx, spb::ListOrganisationsRequest(), &out).ok());
+    org = out.organisations(0).organisation_id();
+  }
+  auto partner = apb::Access::NewStub(As("soon-suspended", apb::ROLE_PARTNER, org));
+  {
+    grpc::ClientContext ctx;
+    apb::Principal me;
+    ASSERT_TRUE(partner->WhoAmI(&ctx, apb::WhoAmIRequest(), &me).ok());
+  }
+  {
+    auto stub = spb::Stakeholders::NewStub(admin_);
+    grpc::ClientContext ctx;
+    spb::MembershipChangeRequest r;
+    r.set_organisation_id(org);
+    r.set_reason("dues unpaid");
+    ncm::common::v1::CommandResult out;
+    grpc::Status s = stub->SuspendMembership(&ctx, r, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  grpc::ClientContext ctx;
+  apb::Principal me;
+  grpc::Status s = partner->WhoAmI(&ctx, apb::WhoAmIRequest(), &me);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(s.error_message(), HasSubstr("SUSPENDED"));
+}
+
+TEST(ConnectTest, ATokenIsNeverSentInPlaintextOffLoopback) {
+  client::ConnectOptions o;
+  o.server = "10.1.2.3:50051";
+  o.token = "ncm_secret";
+  auto refused = client::Connect(o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("plaintext"));
+  for (const char* loopback : {"127.0.0.1:50051", "localhost:1", "[::1]:5"}) {
+    o.server = loopback;
+    EXPECT_TRUE(client::Connect(o).ok()) << loopback;
+  }
+  o.server = "10.1.2.3:50051";
+  o.token.clear();  // no token: nothing to leak
+  EXPECT_TRUE(client::Connect(o).ok());
 }
 
 }  // namespace

@@ -3,13 +3,20 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "google/protobuf/descriptor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ncm/access/policy.h"
 #include "ncm/access/registry.h"
 #include "ncm/eventstore/memory_event_store.h"
+#include "ncm/eventstore/v1/eventstore.pb.h"
+#include "ncm/mous/v1/mous.pb.h"
+#include "ncm/readside/v1/readside.pb.h"
 #include "ncm/resolutions/v1/resolutions.pb.h"
+#include "ncm/resources/v1/resources.pb.h"
 #include "ncm/services/gate.h"
 #include "ncm/services/limits.h"
 #include "ncm/stakeholders/v1/stakeholders.pb.h"
@@ -168,7 +175,9 @@ TEST_F(RegistryTest, CertificatesBindBySubjectOrCommonName) {
   r.set_role(pb::ROLE_AUDITOR);
   r.set_certificate_subject("CN=giz,O=GIZ");
   ASSERT_THAT(registry_.BindCertificate(r, "admin"), IsOk());
-  EXPECT_EQ(registry_.ByCertificate("CN=giz,O=GIZ", "giz")->id, "giz-sync");
+  auto giz = registry_.ByCertificate("CN=giz,O=GIZ", "giz");
+  ASSERT_THAT(giz, IsOk());
+  EXPECT_EQ(giz->id, "giz-sync");
   EXPECT_THAT(registry_.ByCertificate("CN=other,O=GIZ", "other"),
               StatusIs(Code::kUnauthenticated, HasSubstr("bound to no")));
   r.set_principal_id("giz-again");
@@ -177,7 +186,37 @@ TEST_F(RegistryTest, CertificatesBindBySubjectOrCommonName) {
   r.set_certificate_subject("giz");  // the common name alone
   r.set_principal_id("giz-cn");
   ASSERT_THAT(registry_.BindCertificate(r, "admin"), IsOk());
-  EXPECT_EQ(registry_.ByCertificate("CN=giz2,O=GIZ", "giz")->id, "giz-cn");
+  auto by_cn = registry_.ByCertificate("CN=giz2,O=GIZ", "giz");
+  ASSERT_THAT(by_cn, IsOk());
+  EXPECT_EQ(by_cn->id, "giz-cn");
+}
+
+TEST_F(RegistryTest, ARevokedBindingNeverShadowsTheLiveOneAfterARestart) {
+  for (const char* id : {"a-1", "a-2", "a-3", "a-4", "a-5"}) {
+    // Bind the subject, then revoke, four times; the fifth stays.
+    pb::BindCertificateRequest r;
+    r.set_principal_id(id);
+    r.set_role(pb::ROLE_READER);
+    r.set_certificate_subject("CN=unhcr");
+    ASSERT_THAT(registry_.BindCertificate(r, "admin"), IsOk()) << id;
+    if (std::string(id) == "a-5") break;
+    pb::RevokePrincipalRequest rv;
+    rv.set_principal_id(id);
+    rv.set_reason("rotated");
+    ASSERT_THAT(registry_.RevokePrincipal(rv, "admin"), IsOk());
+  }
+  PrincipalRegistry again(store_.get(), &stakeholders_, TestClock());
+  ASSERT_THAT(again.Load(), IsOk());
+  auto p = again.ByCertificate("CN=unhcr", "unhcr");
+  ASSERT_THAT(p, IsOk());
+  EXPECT_EQ(p->id, "a-5");
+}
+
+TEST_F(RegistryTest, ReservedIdsAreRefused) {
+  for (const char* id : {"ncmd", "anonymous"}) {
+    EXPECT_THAT(registry_.IssueToken(Token(id, pb::ROLE_READER), "admin"),
+                StatusIs(Code::kInvalidArgument, HasSubstr("reserved")));
+  }
 }
 
 // The README's access table is the policy the server applies.
@@ -193,6 +232,12 @@ TEST(AccessTableTest, TheReadmeShowsThePolicy) {
 }
 
 TEST(AccessTableTest, EveryRuleIsWellFormed) {
+  // Links the descriptors of every served .proto into the pool.
+  (void)ncm::eventstore::v1::AppendRequest::descriptor();
+  (void)ncm::readside::v1::ListReadModelsRequest::descriptor();
+  (void)ncm::mous::v1::GetMouRequest::descriptor();
+  (void)ncm::resources::v1::GetBudgetRequest::descriptor();
+  (void)ncm::resolutions::v1::GetMeetingRequest::descriptor();
   for (const MethodRule& r : AccessRules()) {
     EXPECT_EQ(FindRule("/" + r.method), &r) << r.method;
     EXPECT_EQ(r.For(pb::ROLE_ADMIN), Access::kAllowed) << r.method;
@@ -203,6 +248,19 @@ TEST(AccessTableTest, EveryRuleIsWellFormed) {
       }
     }
     // Auditors and readers never write: no command is open to them.
+    const auto* m = google::protobuf::DescriptorPool::generated_pool()
+                        ->FindMethodByName(absl::StrReplaceAll(r.method, {{"/", "."}}));
+    ASSERT_NE(m, nullptr) << r.method;
+    const bool writes =
+        m->output_type()->full_name() == "ncm.common.v1.CommandResult" ||
+        absl::StrContains(m->output_type()->full_name(), "Token") ||
+        m->name() == "AddBudgetLine" || m->name() == "RecordTransaction" ||
+        m->name() == "AppointFocalPoint" || m->name() == "Append" ||
+        m->name() == "RebuildReadModel";
+    if (writes) {
+      EXPECT_EQ(r.For(pb::ROLE_AUDITOR), Access::kDenied) << r.method;
+      EXPECT_EQ(r.For(pb::ROLE_READER), Access::kDenied) << r.method;
+    }
   }
   EXPECT_EQ(FindRule("/ncm.nothing.v1.Nothing/Call"), nullptr);
 }

@@ -3,7 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
+#include "absl/strings/escaping.h"
 #include "grpc/grpc_security_constants.h"
 #include "ncm/access/policy.h"
 
@@ -15,9 +15,12 @@ std::string FirstProperty(const grpc::AuthContext& auth, const char* name) {
   return v.empty() ? std::string() : std::string(v[0].data(), v[0].size());
 }
 
+// A log value: at most 300 bytes, quotes and control characters escaped.
 std::string Quoted(absl::string_view s) {
-  return absl::StrCat("\"", absl::StrReplaceAll(s, {{"\"", "'"}, {"\n", " "}}),
-                      "\"");
+  const bool cut = s.size() > 300;
+  std::string out = absl::StrCat("\"", absl::CHexEscape(s.substr(0, 300)));
+  if (cut) out += "...";
+  return out + "\"";
 }
 
 }  // namespace
@@ -68,6 +71,10 @@ absl::StatusOr<services::Admission> AccessGate::Admit(
                            "\"); the README's access table says who may"));
     Log(p->id, method, ctx->peer(), refused);
     return refused;
+  }
+  if (absl::Status acting = registry_->CheckActing(*p); !acting.ok()) {
+    Log(p->id, method, ctx->peer(), acting);
+    return acting;
   }
   services::Admission a;
   a.scoped = access == Access::kOwn;

@@ -57,6 +57,10 @@ void Apply(const pb::PrincipalEvent& e, const services::EventMeta& m,
 }
 
 absl::Status CheckPrincipalId(absl::string_view id, absl::string_view field) {
+  if (id == "ncmd" || id == "anonymous") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " \"", id, "\" is reserved (the server's own actor names)"));
+  }
   bool ok = !id.empty() && id.size() <= 64 &&
             (absl::ascii_islower(id[0]) || absl::ascii_isdigit(id[0]));
   for (char c : id) {
@@ -130,11 +134,40 @@ bool PrincipalRegistry::Empty() const {
 
 void PrincipalRegistry::Index(PrincipalState s) {
   const std::string id = s.view.principal_id();
+  auto known = principals_.find(id);
+  if (known != principals_.end() &&
+      known->second.view.revision() > s.view.revision()) {
+    return;  // an older state than the one held
+  }
   if (!s.token_sha256.empty()) by_token_[s.token_sha256] = id;
-  if (!s.view.certificate_subject().empty()) {
-    by_subject_[s.view.certificate_subject()] = id;
+  const std::string& subject = s.view.certificate_subject();
+  if (!subject.empty()) {
+    // A revoked principal never takes a subject from a live one (the
+    // order principals are loaded in is not the order they were bound in).
+    auto bound = by_subject_.find(subject);
+    const bool other_live =
+        bound != by_subject_.end() && bound->second != id &&
+        !principals_[bound->second].view.revoked();
+    if (!(other_live && s.view.revoked())) by_subject_[subject] = id;
   }
   principals_[id] = std::move(s);
+}
+
+void PrincipalRegistry::Record(const std::string& principal_id,
+                               const pb::PrincipalEvent& e, const Outcome& o,
+                               const services::CommandContext& ctx) {
+  absl::MutexLock l(&mu_);
+  PrincipalState s;
+  if (auto it = principals_.find(principal_id); it != principals_.end()) {
+    s = it->second;
+  }
+  services::EventMeta meta;
+  meta.revision = o.revision;
+  meta.position = o.position;
+  meta.occurred_on = ctx.occurred_on;
+  meta.actor = ctx.actor;
+  Apply(e, meta, &s);
+  Index(std::move(s));
 }
 
 absl::Status PrincipalRegistry::Refresh(const std::string& principal_id) {
@@ -201,7 +234,9 @@ absl::StatusOr<Outcome> PrincipalRegistry::Register(
             *d.events.emplace_back().mutable_registered() = event;
             return d;
           })));
-  NCM_RETURN_IF_ERROR(Refresh(principal_id));
+  pb::PrincipalEvent recorded;
+  *recorded.mutable_registered() = event;
+  Record(principal_id, recorded, o, ctx);
   return o;
 }
 
@@ -234,6 +269,7 @@ absl::StatusOr<Outcome> PrincipalRegistry::BindCertificate(
         "certificate_subject is required, e.g. \"CN=iom-sync,O=IOM\" or "
         "\"iom-sync\"");
   }
+  absl::MutexLock serial(&bind_mu_);
   {
     absl::MutexLock l(&mu_);
     auto it = by_subject_.find(subject);
@@ -264,9 +300,11 @@ absl::StatusOr<Outcome> PrincipalRegistry::RevokePrincipal(
   services::CommandContext ctx;
   ctx.occurred_on = clock_.Today();
   ctx.actor = actor;
-  NCM_ASSIGN_OR_RETURN(
-      Outcome o,
-      (services::Execute<pb::PrincipalEvent, PrincipalState>(
+  pb::PrincipalEvent recorded;
+  recorded.mutable_revoked()->set_principal_id(r.principal_id());
+  recorded.mutable_revoked()->set_reason(r.reason());
+  absl::StatusOr<Outcome> o =
+      services::Execute<pb::PrincipalEvent, PrincipalState>(
           store_, PrincipalStream(r.principal_id()), r.principal_id(), ctx,
           services::ApplyFn(),
           [&](const services::Loaded<PrincipalState>& l)
@@ -281,13 +319,20 @@ absl::StatusOr<Outcome> PrincipalRegistry::RevokePrincipal(
                   "\" is already revoked; nothing allows changing it"));
             }
             services::Decision<pb::PrincipalEvent> d;
-            pb::PrincipalRevoked* rv = d.events.emplace_back().mutable_revoked();
-            rv->set_principal_id(r.principal_id());
-            rv->set_reason(r.reason());
+            d.events.push_back(recorded);
             return d;
-          })));
-  NCM_RETURN_IF_ERROR(Refresh(r.principal_id()));
-  return o;
+          });
+  if (!o.ok()) {
+    // A revocation recorded by an earlier call whose answer was lost: make
+    // sure memory knows it too.
+    if (o.status().code() == absl::StatusCode::kFailedPrecondition) {
+      (void)Refresh(r.principal_id());
+    }
+    return o.status();
+  }
+  Record(r.principal_id(), recorded, *o, ctx);
+  if (on_revoke_) on_revoke_(r.principal_id());
+  return *o;
 }
 
 absl::StatusOr<pb::ListPrincipalsResponse> PrincipalRegistry::ListPrincipals(
@@ -333,6 +378,21 @@ absl::StatusOr<services::Principal> PrincipalRegistry::Usable(
   }
   return services::Principal{s.view.principal_id(), s.view.role(),
                              s.view.organisation_id()};
+}
+
+absl::Status PrincipalRegistry::CheckActing(
+    const services::Principal& principal) const {
+  if (!NeedsOrganisation(principal.role)) return absl::OkStatus();
+  NCM_ASSIGN_OR_RETURN(stakeholders::OrganisationState org,
+                       stakeholders_->LoadOrganisation(principal.organisation_id));
+  if (org.exists && org.status == ncm::stakeholders::v1::ACTIVE) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "principal \"", principal.id, "\" acts for organisation ",
+      principal.organisation_id, ", which is ",
+      org.exists ? stakeholders::StatusName(org.status) : "not registered",
+      "; only an active member's principals may call"));
 }
 
 absl::StatusOr<services::Principal> PrincipalRegistry::ByToken(

@@ -1,6 +1,7 @@
 #include "ncm/services/gate.h"
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/descriptor.h"
 #include "ncm/stakeholders/v1/stakeholders.pb.h"
@@ -12,27 +13,39 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 
-// Whether a message of type `d` can hold a Person, memoised.
-bool MayHoldPerson(const Descriptor* d) {
-  static absl::Mutex mu;
+absl::Mutex memo_mu;
+absl::flat_hash_map<const Descriptor*, bool>& Memo()
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(memo_mu) {
   static auto* const memo = new absl::flat_hash_map<const Descriptor*, bool>;
-  {
-    absl::MutexLock l(&mu);
-    auto it = memo->find(d);
-    if (it != memo->end()) return it->second;
-    (*memo)[d] = false;  // breaks cycles while the walk below runs
-  }
-  bool holds = d == ncm::stakeholders::v1::Person::descriptor();
+  return *memo;
+}
+
+// Whether a message of type `d` can hold a Person. Only finished answers
+// are memoised; `visiting` breaks cycles of recursive types (a type on the
+// path adds nothing new to what its first visit finds).
+bool Walk(const Descriptor* d, absl::flat_hash_set<const Descriptor*>* visiting)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(memo_mu) {
+  auto& memo = Memo();
+  if (auto it = memo.find(d); it != memo.end()) return it->second;
+  if (d == ncm::stakeholders::v1::Person::descriptor()) return memo[d] = true;
+  if (!visiting->insert(d).second) return false;
+  bool holds = false;
   for (int i = 0; !holds && i < d->field_count(); ++i) {
     const FieldDescriptor* f = d->field(i);
-    if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
-        MayHoldPerson(f->message_type())) {
-      holds = true;
-    }
+    holds = f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+            Walk(f->message_type(), visiting);
   }
-  absl::MutexLock l(&mu);
-  (*memo)[d] = holds;
+  visiting->erase(d);
+  // A type inside a cycle may have been judged from an unfinished visit;
+  // remember only answers not resting on one.
+  if (holds || visiting->empty()) memo[d] = holds;
   return holds;
+}
+
+bool MayHoldPerson(const Descriptor* d) {
+  absl::MutexLock l(&memo_mu);
+  absl::flat_hash_set<const Descriptor*> visiting;
+  return Walk(d, &visiting);
 }
 
 void Withhold(Message* m) {

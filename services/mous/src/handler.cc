@@ -146,6 +146,24 @@ absl::Status MousHandler::CheckParty(const std::string& mou_id,
   return absl::OkStatus();
 }
 
+absl::Status MousHandler::CheckProvides(const std::string& mou_id,
+                                        const std::string& dataset_code,
+                                        const std::string& organisation_id) {
+  absl::Status refused = absl::PermissionDeniedError(absl::StrCat(
+      "organisation ", organisation_id, " does not provide dataset \"",
+      dataset_code, "\" under MOU \"", mou_id,
+      "\"; a data provider records deliveries of its own datasets only"));
+  if (!CheckUuid(mou_id, "mou_id").ok()) return refused;
+  NCM_ASSIGN_OR_RETURN(auto l, (services::Load<pb::MouEvent, MouState>(
+                                   store_, MouStream(mou_id), mou_id)));
+  if (!l.state.exists) return refused;
+  const pb::Dataset* d = l.state.FindDataset(dataset_code);
+  if (d == nullptr || d->provider_organisation_id() != organisation_id) {
+    return refused;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<pb::Mou> MousHandler::GetMou(const pb::GetMouRequest& r) {
   NCM_RETURN_IF_ERROR(CheckUuid(r.mou_id(), "mou_id"));
   NCM_RETURN_IF_ERROR(services::CheckMinPosition(store_, r.min_position()));

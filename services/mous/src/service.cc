@@ -17,12 +17,13 @@ MousService::MousService(MousHandler* h, services::WorkerPool* pool)
   Command("SignMou", h, &H::SignMou);
   Command("RenewMou", h, &H::RenewMou);
   Command("TerminateMou", h, &H::TerminateMou);
-  // Data providers: deliveries under MOUs they are party to, and reads of
-  // those MOUs and of their own compliance.
+  // Data providers: deliveries of the datasets they provide, and reads of
+  // the MOUs they are party to and of their own compliance.
   Command("RecordDelivery", h, &H::RecordDelivery,
           ScopeCheck<pb::RecordDeliveryRequest>(
               [h](const Principal& p, const pb::RecordDeliveryRequest& r) {
-                return h->CheckParty(r.mou_id(), p.organisation_id);
+                return h->CheckProvides(r.mou_id(), r.dataset_code(),
+                                        p.organisation_id);
               }));
   Query("GetMou", h, &H::GetMou,
         ScopeCheck<pb::GetMouRequest>(
@@ -31,18 +32,16 @@ MousService::MousService(MousHandler* h, services::WorkerPool* pool)
             }));
   Query("GetCompliance", h, &H::GetCompliance,
         ScopeCheck<pb::GetComplianceRequest>(
-            [h](const Principal& p,
-                const pb::GetComplianceRequest& r) -> absl::Status {
-              if (!r.mou_id().empty()) {
-                return h->CheckParty(r.mou_id(), p.organisation_id);
-              }
-              if (r.provider_organisation_id() == p.organisation_id) {
+            [](const Principal& p,
+               const pb::GetComplianceRequest& r) -> absl::Status {
+              if (r.mou_id().empty() &&
+                  r.provider_organisation_id() == p.organisation_id) {
                 return absl::OkStatus();
               }
               return absl::PermissionDeniedError(absl::StrCat(
-                  "a data provider reads its own compliance: give mou_id of "
-                  "an MOU it is party to, or provider_organisation_id ",
-                  p.organisation_id));
+                  "a data provider reads its own compliance: give "
+                  "provider_organisation_id ",
+                  p.organisation_id, " (and no mou_id)"));
             }));
 }
 

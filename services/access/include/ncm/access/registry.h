@@ -4,6 +4,7 @@
 #ifndef NCM_ACCESS_REGISTRY_H_
 #define NCM_ACCESS_REGISTRY_H_
 
+#include <functional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -78,17 +79,33 @@ class PrincipalRegistry {
   absl::StatusOr<services::Principal> ByCertificate(
       absl::string_view subject, absl::string_view common_name) const;
 
+  // OK unless the principal acts for an organisation that is no longer an
+  // active member (suspended, withdrawn): PERMISSION_DENIED then.
+  absl::Status CheckActing(const services::Principal& principal) const;
+
+  // Called with a principal's id once it is revoked (e.g. to end its open
+  // subscriptions). REQUIRES: set before serving.
+  void SetOnRevoke(std::function<void(const std::string&)> fn) {
+    on_revoke_ = std::move(fn);
+  }
+
  private:
   absl::StatusOr<services::Outcome> Register(
       const std::string& principal_id, pb::PrincipalRegistered event,
       const std::string& actor);
   absl::Status Refresh(const std::string& principal_id);
+  // Folds one just-recorded event into the principal's state in memory.
+  void Record(const std::string& principal_id, const pb::PrincipalEvent& e,
+              const services::Outcome& o, const services::CommandContext& ctx);
   void Index(PrincipalState s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<services::Principal> Usable(const PrincipalState& s) const;
 
   eventstore::EventStore* const store_;
   stakeholders::StakeholdersHandler* const stakeholders_;
   const services::Clock clock_;
+  std::function<void(const std::string&)> on_revoke_;
+  // Serialises certificate bindings, so that a subject is bound once.
+  absl::Mutex bind_mu_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, PrincipalState> principals_
       ABSL_GUARDED_BY(mu_);

@@ -74,6 +74,9 @@ class EventStoreService final : public EventStoreRawService {
   // that the shutdown need not wait for them.
   void Shutdown();
 
+  // Ends the open subscriptions of a principal (once it is revoked).
+  void EndSubscriptionsOf(const std::string& principal_id);
+
  private:
   eventstore::EventStore* const store_;
   const eventstore::Limits limits_;

@@ -52,6 +52,11 @@ class MousHandler {
   // otherwise (an unknown MOU included, so that its existence is not told).
   absl::Status CheckParty(const std::string& mou_id,
                           const std::string& organisation_id);
+  // OK when the MOU has the dataset and `organisation_id` provides it;
+  // PERMISSION_DENIED otherwise.
+  absl::Status CheckProvides(const std::string& mou_id,
+                             const std::string& dataset_code,
+                             const std::string& organisation_id);
 
   // The "mous" read model, for compliance per provider or over all MOUs;
   // without it those are UNAVAILABLE (one MOU still answers).
