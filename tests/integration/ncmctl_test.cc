@@ -1,0 +1,313 @@
+// ncmctl driven as a secretariat officer would through a quarter, against
+// ncmd run as a process: register, meet, adopt, report progress, go
+// overdue, report (table, CSV, JSON, HTML); exit codes; tokens; a budget
+// imported from its sheet; and an audit export that, once tampered with,
+// is reported at the exact position.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "record_codec.h"
+#include "testing/temp_dir.h"
+
+namespace ncm {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+class NcmctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    data_ = dir_.Sub("db");
+    const std::string log = dir_.Sub("ncmd.log");
+    pid_ = fork();
+    if (pid_ == 0) {
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 2);
+      dup2(fd, 1);
+      const std::string d = "--data_dir=" + data_;
+      execl(NCMD_PATH, NCMD_PATH, d.c_str(), "--listen=127.0.0.1:0",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 500 && address_.empty(); ++i) {
+      std::string text = ReadFile(log);
+      auto at = text.find("address=");
+      if (at != std::string::npos) {
+        address_ = text.substr(at + 8, text.find(' ', at) - at - 8);
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    ASSERT_FALSE(address_.empty()) << ReadFile(log);
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  // Runs ncmctl with `args` against the server, as its admin unless
+  // `token` is given.
+  Result Ctl(std::vector<std::string> args, const std::string& token = "") {
+    const std::string out = dir_.Sub("out.txt"), err = dir_.Sub("err.txt");
+    pid_t pid = fork();
+    if (pid == 0) {
+      int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(o, 1);
+      dup2(e, 2);
+      setenv("NCM_SERVER", address_.c_str(), 1);
+      setenv("NCM_CONFIG", "/nonexistent/ncm-config", 1);
+      unsetenv("NCM_CONTEXT");
+      if (token.empty()) {
+        unsetenv("NCM_TOKEN");
+        setenv("NCM_TOKEN_FILE", (data_ + "/admin.token").c_str(), 1);
+      } else {
+        setenv("NCM_TOKEN", token.c_str(), 1);
+      }
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(NCMCTL_PATH));
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(NCMCTL_PATH, argv.data());
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = ReadFile(out);
+    r.err = ReadFile(err);
+    return r;
+  }
+
+  // Runs a command that must succeed; returns its output.
+  std::string Ok(std::vector<std::string> args) {
+    Result r = Ctl(args);
+    EXPECT_EQ(r.code, 0) << absl::StrJoin(args, " ") << "\n" << r.out << r.err;
+    return r.out;
+  }
+
+  // The id a command printed: "<group> <id>: <verb> (revision N, position P)".
+  static std::string Id(const std::string& out) {
+    std::smatch m;
+    std::regex re("^[a-z]+ ([0-9a-f-]{36}|[a-z0-9._-]+): ");
+    EXPECT_TRUE(std::regex_search(out, m, re)) << out;
+    return m.size() > 1 ? m[1].str() : "";
+  }
+  static uint64_t Position(const std::string& out) {
+    std::smatch m;
+    std::regex re("position ([0-9]+)\\)");
+    EXPECT_TRUE(std::regex_search(out, m, re)) << out;
+    return m.size() > 1 ? std::stoull(m[1].str()) : 0;
+  }
+
+  ::ncm::testing::TempDir dir_;
+  std::string data_, address_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(NcmctlTest, AQuarterOfTheSecretariatsWork) {
+  // Register the organisations.
+  Ok({"stakeholders", "register", "--name", "NCM Secretariat", "--acronym",
+      "NCMS", "--kind", "department-or-agency", "--level", "national", "--on",
+      "2020-07-01"});
+  Ok({"stakeholders", "register", "--name",
+      "International Organization for Migration", "--acronym", "IOM", "--kind",
+      "international-organisation", "--level", "international", "--role",
+      "partner", "--thematic-area", "labour migration,data", "--on", "2020-07-01"});
+  Ok({"stakeholders", "register", "--name", "National Immigration Service",
+      "--acronym", "NIS", "--kind", "department-or-agency", "--level", "national",
+      "--on", "2020-07-01"});
+  Ok({"stakeholders", "appoint", "IOM", "--name", "Jane Wanjiru", "--title",
+      "Programme Officer", "--email", "jane@example.org", "--on", "2021-01-04"});
+  std::string list = Ok({"stakeholders", "list"});
+  EXPECT_THAT(list, HasSubstr("ACRONYM"));
+  EXPECT_THAT(list, HasSubstr("International Organization for Migration"));
+  std::string iom = Ok({"stakeholders", "show", "IOM"});
+  EXPECT_THAT(iom, HasSubstr("Jane Wanjiru"));
+  EXPECT_THAT(iom, HasSubstr("(current)"));
+
+  // The quarterly meeting and its resolutions.
+  const std::string meeting = Id(Ok(
+      {"meetings", "schedule", "--kind", "quarterly", "--title",
+       "Q1 2021 stakeholder meeting", "--date", "2021-03-10", "--venue",
+       "Nairobi", "--on", "2021-02-15"}));
+  Ok({"meetings", "attendance", meeting, "--org", "IOM", "--on", "2021-03-10"});
+  Ok({"meetings", "attendance", meeting, "--org", "NIS", "--on", "2021-03-10"});
+  auto adopt = [&](const std::string& ref, const std::string& text,
+                   const std::string& due) {
+    return Id(Ok({"resolutions", "adopt", meeting, "--reference", ref, "--text",
+                  text, "--lead", "IOM", "--supporting", "NIS,NCMS", "--due", due,
+                  "--sp", "SP2", "--pillar", "1", "--gcm", "1,3", "--indicator",
+                  "a published map", "--on", "2021-03-10"}));
+  };
+  const std::string r1 = adopt("QSM-2021-1/01", "Map labour migration data flows",
+                               "2021-06-30");
+  const std::string r2 = adopt("QSM-2021-1/02", "Train county focal points",
+                               "2021-05-31");
+  const std::string r3 = adopt("QSM-2021-1/03", "Draft the diaspora policy review",
+                               "2021-12-31");
+  Ok({"meetings", "close", meeting, "--minutes", "NCM/QSM/2021/1", "--on",
+      "2021-03-10"});
+
+  // Work during the quarter.
+  const uint64_t progressed = Position(
+      Ok({"resolutions", "progress", r1, "--org", "IOM", "--percent", "50",
+          "--narrative", "Two counties mapped", "--evidence", "NCM/DOC/11", "--on",
+          "2021-04-15"}));
+  Ok({"resolutions", "implement", r1, "--evidence", "NCM/RPT/2021/7", "--on",
+      "2021-06-20"});
+  Ok({"resolutions", "verify", r1, "--by", "NCMS", "--on", "2021-06-25"});
+  Ok({"resolutions", "block", r3, "--reason", "awaiting the data-sharing MOU",
+      "--on", "2021-05-01"});
+
+  // Overdue at the quarter's end: r2 only.
+  std::string overdue = Ok({"resolutions", "overdue", "--as-of", "2021-06-30"});
+  EXPECT_THAT(overdue, HasSubstr(r2));
+  EXPECT_THAT(overdue, Not(HasSubstr(r1)));
+  EXPECT_THAT(overdue, Not(HasSubstr(r3)));
+  std::string blocked = Ok({"resolutions", "list", "--status", "blocked"});
+  EXPECT_THAT(blocked, HasSubstr(r3));
+  EXPECT_THAT(blocked, Not(HasSubstr(r2)));
+  std::string shown = Ok({"resolutions", "show", r1});
+  EXPECT_THAT(shown, HasSubstr("verified"));
+  EXPECT_THAT(shown, HasSubstr("Two counties mapped"));
+  EXPECT_THAT(shown, HasSubstr("2021-06-25"));
+  std::string json = Ok({"resolutions", "show", r1, "-o", "json"});
+  EXPECT_THAT(json, HasSubstr("\"resolution_id\": \"" + r1 + "\""));
+  // As it stood in April.
+  EXPECT_THAT(Ok({"resolutions", "show", r1, "--as-of", "2021-04-30"}),
+              HasSubstr("in-progress"));
+
+  // The quarterly report.
+  std::string report = Ok({"reports", "implementation", "--as-of", "2021-06-30"});
+  EXPECT_THAT(report, HasSubstr("Implementation status as of 2021-06-30"));
+  EXPECT_THAT(report, HasSubstr("IOM"));
+  EXPECT_THAT(report, HasSubstr("33.33%"));  // 1 of 3 implemented
+  std::string csv = Ok({"reports", "implementation", "--as-of", "2021-06-30",
+                        "--by", "sp", "-o", "csv"});
+  EXPECT_THAT(csv, HasSubstr("group,resolutions,adopted,in progress"));
+  EXPECT_THAT(csv, HasSubstr("SP2,3,"));
+  const std::string html = dir_.Sub("q2.html");
+  Ok({"reports", "implementation", "--as-of", "2021-06-30", "--html", html});
+  const std::string page = ReadFile(html);
+  EXPECT_THAT(page, HasSubstr("<!DOCTYPE html>"));
+  std::vector<std::string> svgs = absl::StrSplit(page, "<svg");
+  EXPECT_EQ(svgs.size(), 3u);  // two inline charts
+  EXPECT_THAT(page, HasSubstr("Resolutions by lead organisation"));
+  EXPECT_THAT(page, HasSubstr("Resolutions by strategic priority"));
+  EXPECT_THAT(page, Not(HasSubstr("<script")));
+  EXPECT_THAT(page, Not(HasSubstr("<link")));
+  EXPECT_THAT(page, Not(HasSubstr("src=")));
+
+  // Exit codes.
+  Result refused = Ctl({"resolutions", "defer", r1, "--until", "2022-01-31",
+                        "--reason", "more time"});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("FAILED_PRECONDITION"));
+  Result usage = Ctl({"resolutions", "adopt", meeting, "--text", "no lead"});
+  EXPECT_EQ(usage.code, 2);
+  EXPECT_THAT(usage.err, HasSubstr("--lead is required"));
+  EXPECT_EQ(Ctl({"resolutions", "list", "--colour", "red"}).code, 2);
+  EXPECT_EQ(Ctl({"nonsense"}).code, 2);
+  Result help = Ctl({"resolutions", "adopt", "--help"});
+  EXPECT_EQ(help.code, 0);
+  EXPECT_THAT(help.out, HasSubstr("Examples:"));
+  Result down = Ctl({"--server", "127.0.0.1:1", "resolutions", "list"});
+  EXPECT_EQ(down.code, 3);
+  EXPECT_THAT(down.err, HasSubstr("cannot connect"));
+
+  // A partner's token: its own progress reports only.
+  std::string token = Ok({"tokens", "issue", "iom-sync", "--role", "partner",
+                          "--org", "IOM"});
+  token = std::string(absl::StripAsciiWhitespace(token));
+  EXPECT_THAT(Ok({"tokens", "list"}), HasSubstr("iom-sync"));
+  Result as_partner = Ctl({"resolutions", "progress", r3, "--org", "NIS",
+                           "--percent", "10", "--narrative", "x"},
+                          token);
+  EXPECT_EQ(as_partner.code, 1);
+  EXPECT_THAT(as_partner.err, HasSubstr("PERMISSION_DENIED"));
+  Result whoami = Ctl({"tokens", "whoami"}, token);
+  EXPECT_EQ(whoami.code, 0);
+  EXPECT_THAT(whoami.out, HasSubstr("iom-sync (partner) for IOM"));
+
+  // The budget from its sheet, twice; a pledge; the position.
+  const std::string budget = Id(Ok({"budget", "create", "--title",
+                                    "NCM action plan 2020/21", "--fy", "2020",
+                                    "--currency", "KES", "--owner", "NCMS"}));
+  std::string imported = Ok({"budget", "import", budget, NCM_BUDGET_2020_CSV});
+  EXPECT_THAT(imported, HasSubstr("imported 47 lines"));
+  EXPECT_THAT(Ok({"budget", "import", budget, NCM_BUDGET_2020_CSV}),
+              HasSubstr("(0 new"));
+  Ok({"funding", "pledge", budget, "--org", "IOM", "--amount", "25000 EUR",
+      "--rate", "128.45", "--date", "2021-02-01"});
+  std::string position = Ok({"funding", "position", "--fy", "2020"});
+  EXPECT_THAT(position, HasSubstr("57,005,000.00"));
+  EXPECT_THAT(position, HasSubstr("3,211,250.00"));  // 25,000 EUR at 128.45
+
+  // The log, replayed to the first progress report: r1 in progress then.
+  std::string replay = Ok({"audit", "replay", "--to-position",
+                           absl::StrCat(progressed)});
+  std::string r1_line;
+  for (absl::string_view l : absl::StrSplit(replay, '\n')) {
+    if (absl::StartsWith(l, r1)) r1_line = std::string(l);
+  }
+  EXPECT_THAT(r1_line, HasSubstr("in-progress"));
+  EXPECT_THAT(r1_line, HasSubstr("50%"));
+
+  // Audit: verify on the server, export, verify the file, tamper, verify.
+  EXPECT_THAT(Ok({"audit", "verify"}), HasSubstr("OK:"));
+  const std::string file = dir_.Sub("ncm.export");
+  EXPECT_THAT(Ok({"audit", "export", file}), HasSubstr("exported"));
+  EXPECT_THAT(Ok({"audit", "verify", "--file", file}), HasSubstr("OK:"));
+  std::string bytes = ReadFile(file);
+  const size_t header = std::string("NCM-EXPORT 1\n").size();
+  absl::string_view frames(bytes), value;
+  frames.remove_prefix(header);
+  const uint64_t target = 9;
+  size_t offset = 0;
+  while (eventstore::codec::NextFrame(&frames, &value)) {
+    if (*eventstore::codec::PeekPosition(value) == target) {
+      offset = value.data() - bytes.data() + value.size() - 40;  // in the payload
+      break;
+    }
+  }
+  ASSERT_GT(offset, 0u);
+  bytes[offset] = static_cast<char>(bytes[offset] ^ 0x20);
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+  Result tampered = Ctl({"audit", "verify", "--file", file});
+  EXPECT_EQ(tampered.code, 1);
+  EXPECT_THAT(tampered.out, HasSubstr(absl::StrCat("TAMPERED: position ", target)));
+}
+
+}  // namespace
+}  // namespace ncm
