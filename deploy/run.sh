@@ -19,13 +19,13 @@ for a in "$@"; do
 done
 mkdir -p var/ncm
 if [ "$demo" = 0 ]; then
-  deploy/build.sh ncmd
+  deploy/build.sh ncmd ncmctl
   exec build/bin/ncmd --data_dir=var/ncm --listen=127.0.0.1:50051 "${args[@]}"
 fi
 case "$listen" in
   *:0) echo "run.sh: --demo needs a fixed port, not $listen" >&2; exit 2 ;;
 esac
-deploy/build.sh ncmd ncm_demo
+deploy/build.sh ncmd ncmctl ncm_demo
 build/bin/ncmd --data_dir=var/ncm --listen=127.0.0.1:50051 "${args[@]}" &
 server=$!
 trap 'kill -TERM "$server" 2>/dev/null; wait "$server"' INT TERM

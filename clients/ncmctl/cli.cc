@@ -494,6 +494,7 @@ void Table::Print(Env& env) const {
       s += cells[i];
       if (i + 1 < cells.size()) s += std::string(widths[i] - Width(cells[i]) + 2, ' ');
     }
+    while (!s.empty() && s.back() == ' ') s.pop_back();
     out << s << "\n";
   };
   std::vector<std::string> upper;
