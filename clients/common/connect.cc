@@ -55,8 +55,8 @@ absl::StatusOr<std::string> ReadAll(const std::string& path,
   return ss.str();
 }
 
-// True for 127.0.0.0/8, ::1 and localhost targets ("host:port",
-// "[v6]:port", optionally with a dns:/ipv4:/ipv6: scheme).
+}  // namespace
+
 bool IsLoopbackTarget(absl::string_view target) {
   for (absl::string_view scheme : {"dns:///", "dns:", "ipv4:", "ipv6:"}) {
     if (absl::ConsumePrefix(&target, scheme)) break;
@@ -69,8 +69,6 @@ bool IsLoopbackTarget(absl::string_view target) {
   }
   return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
 }
-
-}  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(
     const ConnectOptions& options) {

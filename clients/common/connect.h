@@ -39,6 +39,10 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(
 // $NCM_TOKEN_FILE, else of `default_file` when it exists; else "".
 std::string TokenFromEnvironment(const std::string& default_file);
 
+// True for 127.0.0.0/8, ::1 and localhost targets ("host:port",
+// "[v6]:port", optionally with a dns:/ipv4:/ipv6: scheme).
+bool IsLoopbackTarget(absl::string_view target);
+
 // The first line of a token file, without surrounding blanks.
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 

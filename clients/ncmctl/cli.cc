@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -98,16 +100,34 @@ std::string Normalise(absl::string_view v) {
   return absl::AsciiStrToUpper(absl::StrReplaceAll(v, {{"-", "_"}, {" ", "_"}}));
 }
 
+// An enum value's name without the enum's own prefix ("ROLE_PARTNER" beside
+// "ROLE_UNSPECIFIED" -> "PARTNER").
+std::string Stripped(const google::protobuf::EnumValueDescriptor* v) {
+  absl::string_view name = v->name();
+  const std::string& zero = v->type()->value(0)->name();
+  const auto cut = zero.rfind("UNSPECIFIED");
+  if (cut != std::string::npos && cut > 0) {
+    absl::ConsumePrefix(&name, zero.substr(0, cut));
+  }
+  return std::string(name);
+}
+
 const google::protobuf::EnumValueDescriptor* FindEnum(
     const google::protobuf::EnumDescriptor* e, absl::string_view text) {
   const std::string want = Normalise(text);
   if (const auto* v = e->FindValueByName(want)) return v;
+  // Exact on the stripped name, then a unique prefix or word suffix of it.
+  for (int i = 0; i < e->value_count(); ++i) {
+    if (e->value(i)->number() != 0 && Stripped(e->value(i)) == want) {
+      return e->value(i);
+    }
+  }
   const google::protobuf::EnumValueDescriptor* found = nullptr;
   int matches = 0;
   for (int i = 0; i < e->value_count(); ++i) {
     const auto* v = e->value(i);
     if (v->number() == 0) continue;  // UNSPECIFIED
-    const std::string& n = v->name();
+    const std::string n = Stripped(v);
     if (absl::StartsWith(n, want) || absl::EndsWith(n, "_" + want)) {
       found = v;
       ++matches;
@@ -121,7 +141,7 @@ std::string EnumChoices(const google::protobuf::EnumDescriptor* e) {
   for (int i = 0; i < e->value_count(); ++i) {
     if (e->value(i)->number() == 0) continue;
     names.push_back(absl::AsciiStrToLower(
-        absl::StrReplaceAll(e->value(i)->name(), {{"_", "-"}})));
+        absl::StrReplaceAll(Stripped(e->value(i)), {{"_", "-"}})));
   }
   return absl::StrJoin(names, ", ");
 }
@@ -162,6 +182,7 @@ void SetMoney(const std::string& field, const std::string& value, Message* m) {
   }
   std::string amount = parts[0], currency = parts[1];
   if (!absl::ascii_isdigit(amount[0])) std::swap(amount, currency);
+  currency = absl::AsciiStrToUpper(currency);
   auto exp = resources::CurrencyExponent(currency);
   if (!exp) UsageError(absl::StrCat("--", field, ": unknown currency ", currency));
   amount = absl::StrReplaceAll(amount, {{",", ""}});
@@ -171,28 +192,30 @@ void SetMoney(const std::string& field, const std::string& value, Message* m) {
     UsageError(absl::StrCat("--", field, ": ", currency, " has ", *exp,
                             " decimal places"));
   }
-  int64_t minor = dec->digits;
+  __int128 minor = dec->digits;
   for (int i = dec->scale; i < *exp; ++i) minor *= 10;
-  money->set_minor_units(minor);
-  money->set_currency(absl::AsciiStrToUpper(currency));
+  if (minor > std::numeric_limits<int64_t>::max()) {
+    UsageError(absl::StrCat("--", field, ": ", value, " is too large"));
+  }
+  money->set_minor_units(static_cast<int64_t>(minor));
+  money->set_currency(currency);
 }
 
 void SetPeriod(const std::string& field, const std::string& value, Message* m) {
   // year = 1, number = 2 (month, quarter, or 0 for a year)
   const Descriptor* d = m->GetDescriptor();
   const auto* refl = m->GetReflection();
-  int year = 0, number = 0;
+  // A year is period 1 of an annual dataset; a month 1-12; a quarter 1-4.
+  int year = 0, number = 1;
   std::vector<std::string> p = absl::StrSplit(value, '-');
-  bool ok = !p.empty() && absl::SimpleAtoi(p[0], &year);
+  bool ok = !p.empty() && p.size() <= 2 && absl::SimpleAtoi(p[0], &year) &&
+            year >= 1900 && year <= 9999;
   if (ok && p.size() == 2) {
     absl::string_view n = p[1];
-    if (absl::ConsumePrefix(&n, "Q") || absl::ConsumePrefix(&n, "q")) {
-      ok = absl::SimpleAtoi(n, &number);
-    } else {
-      ok = absl::SimpleAtoi(n, &number);
-    }
-  } else if (p.size() > 2) {
-    ok = false;
+    const bool quarter =
+        absl::ConsumePrefix(&n, "Q") || absl::ConsumePrefix(&n, "q");
+    ok = absl::SimpleAtoi(n, &number) && number >= 1 &&
+         number <= (quarter ? 4 : 12);
   }
   if (!ok) {
     UsageError(absl::StrCat("--", field, ": \"", value,
@@ -371,18 +394,20 @@ std::unique_ptr<Message> Call(Env& env, const std::string& method,
           grpc::internal::RpcMethod(name.c_str(),
                                     grpc::internal::RpcMethod::NORMAL_RPC),
           &ctx, req, resp.get());
-  if (!s.ok()) {
-    if (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
-        absl::StrContains(s.error_message(), "connect")) {
+  if (!s.ok()) FailWith(env, s);
+  return resp;
+}
+
+void FailWith(Env& env, const grpc::Status& s) {
+  {
+    // The channel, not the message, says whether the server was reached.
+    const auto state = env.channel->GetState(false);
+    if ((s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) &&
+        (state == GRPC_CHANNEL_TRANSIENT_FAILURE ||
+         state == GRPC_CHANNEL_CONNECTING || state == GRPC_CHANNEL_IDLE)) {
       Fail(kNoServer, absl::StrCat("cannot connect to ", env.server, ": ",
                                    s.error_message()));
-    }
-    if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-        s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-      if (!env.channel->WaitForConnected(std::chrono::system_clock::now())) {
-        Fail(kNoServer, absl::StrCat("cannot connect to ", env.server, ": ",
-                                     s.error_message()));
-      }
     }
     static const char* const kNames[] = {
         "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
@@ -394,7 +419,6 @@ std::unique_ptr<Message> Call(Env& env, const std::string& method,
     Fail(kRefused, absl::StrCat(code >= 0 && code <= 16 ? kNames[code] : "ERROR",
                                 ": ", s.error_message()));
   }
-  return resp;
 }
 
 namespace {
@@ -409,9 +433,11 @@ void LoadOrganisations(Env& env) {
     const auto& page =
         static_cast<const ncm::stakeholders::v1::ListOrganisationsResponse&>(*resp);
     for (const auto& o : page.organisations()) {
+      env.acronym_by_org[o.organisation_id()] = o.profile().acronym();
+      // A withdrawn organisation freed its acronym for another.
+      if (o.status() == ncm::stakeholders::v1::WITHDRAWN) continue;
       env.org_by_acronym[absl::AsciiStrToUpper(o.profile().acronym())] =
           o.organisation_id();
-      env.acronym_by_org[o.organisation_id()] = o.profile().acronym();
     }
     if (page.next_page_token().empty()) break;
     r.set_page_token(page.next_page_token());
@@ -454,8 +480,14 @@ void PrintJson(Env& env, const Message& m) {
 
 namespace {
 
-std::string CsvCell(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+std::string CsvCell(std::string s) {
+  // Text that a spreadsheet would take for a formula is neutralised
+  // (negative amounts stay numbers).
+  if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '@' ||
+                     (s[0] == '-' && (s.size() == 1 || !absl::ascii_isdigit(s[1]))))) {
+    s = "'" + s;
+  }
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   return absl::StrCat("\"", absl::StrReplaceAll(s, {{"\"", "\"\""}}), "\"");
 }
 
@@ -468,8 +500,40 @@ size_t Width(const std::string& s) {
 
 }  // namespace
 
+namespace {
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      out += absl::StrFormat("\\u%04x", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
 void Table::Print(Env& env) const {
   std::ostream& out = *env.out;
+  if (env.format == Format::kJson) {
+    // One object per row (JSON Lines), keyed by the column names.
+    for (const auto& row : rows_) {
+      std::vector<std::string> kv;
+      for (size_t i = 0; i < row.size() && i < headers_.size(); ++i) {
+        kv.push_back(absl::StrCat(
+            JsonString(absl::StrReplaceAll(headers_[i], {{" ", "_"}})), ":",
+            JsonString(row[i])));
+      }
+      out << "{" << absl::StrJoin(kv, ",") << "}\n";
+    }
+    return;
+  }
   if (env.format == Format::kCsv) {
     std::vector<std::string> h;
     for (const auto& c : headers_) h.push_back(CsvCell(c));

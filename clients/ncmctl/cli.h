@@ -90,6 +90,8 @@ struct Command {
   Runner run;       // default: build the request, call, print
   Printer print;    // default: by response type
   std::string more;  // extra help text
+  // With this flag the command works offline (no server is dialled).
+  std::string offline_flag;
 };
 
 // Every command, in help order.
@@ -123,6 +125,10 @@ std::unique_ptr<google::protobuf::Message> BuildRequest(Env& env,
 // Calls a unary RPC; Fails with kNoServer or kRefused on error.
 std::unique_ptr<google::protobuf::Message> Call(
     Env& env, const std::string& method, const google::protobuf::Message& req);
+
+// Fails with kNoServer when the server cannot be reached, else kRefused
+// with the status's code and message.
+[[noreturn]] void FailWith(Env& env, const grpc::Status& status);
 
 // A new empty request of `method`'s input type.
 std::unique_ptr<google::protobuf::Message> NewRequest(const std::string& method);

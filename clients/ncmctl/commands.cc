@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -90,6 +91,30 @@ void PrintResult(Env& env, const Message& m, const Command& cmd) {
   *env.out << cmd.group << " " << r.aggregate_id() << ": " << cmd.verb
            << (r.replayed() ? " (already recorded)" : "") << " (revision "
            << r.revision() << ", position " << r.position() << ")\n";
+  // The ids the next command may need (a line, an appointment, a person,
+  // a transaction) and computed figures.
+  if (result == &m) return;
+  const auto* refl = m.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  refl->ListFields(m, &fields);
+  for (const auto* f : fields) {
+    if (f->name() == "result" || f->is_repeated()) continue;
+    std::string v;
+    switch (f->cpp_type()) {
+      case google::protobuf::FieldDescriptor::CPPTYPE_STRING:
+        v = refl->GetString(m, f);
+        break;
+      case google::protobuf::FieldDescriptor::CPPTYPE_INT64:
+        v = absl::StrCat(refl->GetInt64(m, f));
+        break;
+      case google::protobuf::FieldDescriptor::CPPTYPE_BOOL:
+        v = refl->GetBool(m, f) ? "true" : "false";
+        break;
+      default:
+        continue;
+    }
+    *env.out << "  " << f->name() << ": " << v << "\n";
+  }
 }
 
 void PrintOrganisations(Env& env, const std::vector<spb::Organisation>& orgs) {
@@ -145,6 +170,35 @@ void PrintOrganisation(Env& env, const Message& m) {
            a.appointment_id()});
   }
   f.Print(env);
+}
+
+void PrintFocalPoints(Env& env, const Message& m) {
+  const auto& r = static_cast<const spb::GetFocalPointsAsOfResponse&>(m);
+  Table f({"from", "until", "kind", "person", "person id"});
+  for (const auto& a : r.focal_points()) {
+    f.Row({DateText(a.from()), a.has_until() ? DateText(a.until()) : "",
+           EnumText(a, "kind"), PersonText(a.person()), a.person().person_id()});
+  }
+  f.Print(env);
+}
+
+void PrintPerson(Env& env, const Message& m) {
+  const auto& p = static_cast<const spb::Person&>(m);
+  Table t({"person id", "name", "title", "phone", "e-mail", "state"});
+  t.Row({p.person_id(), p.details().full_name(), p.details().title(),
+         p.details().phone(), p.details().email(),
+         p.erased() ? "erased" : p.withheld() ? "withheld" : ""});
+  t.Print(env);
+}
+
+void PrintAttendance(Env& env, const Message& m) {
+  const auto& r = static_cast<const spb::GetAttendanceRatesResponse&>(m);
+  Table t({"organisation", "meetings held", "attended", "rate"});
+  for (const auto& x : r.rates()) {
+    t.Row({x.acronym(), absl::StrCat(x.meetings_held()),
+           absl::StrCat(x.meetings_attended()), BasisPoints(x.rate_basis_points())});
+  }
+  t.Print(env);
 }
 
 void PrintResolutions(Env& env, const std::vector<rpb::Resolution>& list) {
@@ -557,6 +611,7 @@ std::vector<Command> Build() {
     cmd.method = "ncm.stakeholders.v1.Stakeholders/GetFocalPointsAsOf";
     cmd.positionals = {{"organisation_id", "ORGANISATION"}};
     cmd.flags = {F("as-of", "as_of", "the day", true)};
+    cmd.print = PrintFocalPoints;
     cmd.examples = {"ncmctl stakeholders focal-points IOM --as-of 2021-03-31"};
     add(cmd);
   }
@@ -578,6 +633,10 @@ std::vector<Command> Build() {
       if (!a.Has("kind")) r->set_kind(spb::PRIMARY);
       if (a.Has("person") == a.Has("name")) {
         UsageError("give --person (registered) or --name (new), not both");
+      }
+      if (a.Has("person") &&
+          (a.Has("title") || a.Has("phone") || a.Has("email"))) {
+        UsageError("--title, --phone and --email describe a new person (--name)");
       }
     };
     cmd.examples = {
@@ -616,6 +675,7 @@ std::vector<Command> Build() {
     cmd.summary = "A person's details (admin and secretariat read them in clear)";
     cmd.method = "ncm.stakeholders.v1.Stakeholders/GetPerson";
     cmd.positionals = {{"person_id", "PERSON"}};
+    cmd.print = PrintPerson;
     cmd.examples = {"ncmctl stakeholders person 0d6f..."};
     add(cmd);
   }
@@ -627,6 +687,7 @@ std::vector<Command> Build() {
     cmd.method = "ncm.stakeholders.v1.Stakeholders/GetAttendanceRates";
     cmd.flags = {F("from", "from", "first day"), F("to", "to", "last day"),
                  F("org", "organisation_id", "one organisation")};
+    cmd.print = PrintAttendance;
     cmd.examples = {"ncmctl stakeholders attendance --from 2021-01-01"};
     add(cmd);
   }
@@ -990,6 +1051,20 @@ std::vector<Command> Build() {
     cmd.summary = "Drop a read model and build it again from the log";
     cmd.method = "ncm.readside.v1.ReadModels/RebuildReadModel";
     cmd.positionals = {{"name", "NAME"}};
+    cmd.flags = {F("wait", "", "seconds to wait for the rebuild (default 120)")};
+    cmd.run = [](Env& env, const Command& c, const Args& a) {
+      auto req = BuildRequest(env, c, a);
+      int wait = 120;
+      if (auto w = a.Get("wait")) {
+        if (!absl::SimpleAtoi(*w, &wait) || wait <= 0) UsageError("--wait is seconds");
+      }
+      auto* r = static_cast<xpb::RebuildReadModelRequest*>(req.get());
+      r->set_wait_ms(wait * 1000);
+      env.timeout_s = std::max(env.timeout_s, wait + 10);
+      auto resp = Call(env, c.method, *req);
+      PrintResponse(env, c, *resp);
+      return kOk;
+    };
     cmd.print = [](Env& env, const Message& m) {
       const auto& s = static_cast<const xpb::ReadModelStatus&>(m);
       *env.out << "read model " << s.name() << " rebuilt to position "

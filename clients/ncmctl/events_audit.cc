@@ -7,6 +7,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/util/json_util.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "clients/ncmctl/extra.h"
@@ -24,7 +28,41 @@ namespace espb = ::ncm::eventstore::v1;
 namespace es = ::ncm::eventstore;
 namespace codec = ::ncm::eventstore::codec;
 
-constexpr char kExportMagic[] = "NCM-EXPORT 1\n";
+// An export: one header line, then the stored records, framed (u32
+// length, big-endian, then the record as FORMAT.md describes it). The
+// header says which positions the file holds, how many, and the hash of
+// the last, so that a file cut at either end, or emptied, fails:
+//   NCM-EXPORT 1 from=1 to=209 count=209 last-hash=<64 hex digits>
+// It is written last, over a placeholder of the same length.
+constexpr char kExportMagic[] = "NCM-EXPORT 1 ";
+
+std::string Header(uint64_t from, uint64_t to, uint64_t count,
+                   const std::string& last_hash_hex) {
+  return absl::StrFormat("%sfrom=%020d to=%020d count=%020d last-hash=%64s\n",
+                         kExportMagic, from, to, count, last_hash_hex);
+}
+
+struct ExportHeader {
+  uint64_t from = 0, to = 0, count = 0;
+  std::string last_hash;  // hex
+};
+
+bool ParseHeader(absl::string_view line, ExportHeader* h) {
+  if (!absl::ConsumePrefix(&line, kExportMagic)) return false;
+  std::vector<absl::string_view> kv =
+      absl::StrSplit(absl::StripTrailingAsciiWhitespace(line), ' ');
+  if (kv.size() != 4) return false;
+  return absl::ConsumePrefix(&kv[0], "from=") && absl::SimpleAtoi(kv[0], &h->from) &&
+         absl::ConsumePrefix(&kv[1], "to=") && absl::SimpleAtoi(kv[1], &h->to) &&
+         absl::ConsumePrefix(&kv[2], "count=") && absl::SimpleAtoi(kv[2], &h->count) &&
+         absl::ConsumePrefix(&kv[3], "last-hash=") &&
+         (h->last_hash = std::string(absl::StripLeadingAsciiWhitespace(kv[3])), true);
+}
+
+std::string Hex(const es::Hash& h) {
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
+}
 
 uint64_t U64(const Args& a, const std::string& flag, uint64_t dflt) {
   auto v = a.Get(flag);
@@ -44,12 +82,15 @@ std::string Ts(const google::protobuf::Timestamp& t) {
 void PrintEvents(Env& env, const google::protobuf::RepeatedPtrField<espb::RecordedEvent>& events,
                  bool header) {
   if (env.format == Format::kJson) {
+    // One object per line (JSON Lines), hashes in base64.
+    google::protobuf::util::JsonPrintOptions o;
+    o.preserve_proto_field_names = true;
     for (const auto& e : events) {
-      espb::RecordedEvent copy = e;
-      copy.clear_prev_hash();
-      copy.clear_hash();
-      PrintJson(env, copy);
+      std::string json;
+      (void)google::protobuf::util::MessageToJsonString(e, &json, o);
+      *env.out << json << "\n";
     }
+    env.out->flush();
     return;
   }
   Table t({"position", "recorded", "stream", "revision", "type", "actor",
@@ -60,7 +101,7 @@ void PrintEvents(Env& env, const google::protobuf::RepeatedPtrField<espb::Record
            absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(e.occurred_at().seconds()),
                             absl::UTCTimeZone())});
   }
-  if (!header && env.format == Format::kTable) {
+  if (!header) {
     // Lines of a follow: no header after the first batch.
     std::stringstream ss;
     Env quiet = env;
@@ -114,7 +155,7 @@ int Tail(Env& env, const Command&, const Args& a) {
   grpc::ClientContext ctx;
   espb::SubscribeRequest r;
   if (a.Has("from")) {
-    r.set_after_position(U64(a, "from", 1) - 1);
+    r.set_after_position(std::max<uint64_t>(1, U64(a, "from", 1)) - 1);
   } else {
     r.set_from_end(true);
   }
@@ -129,10 +170,7 @@ int Tail(Env& env, const Command&, const Args& a) {
     }
   }
   grpc::Status s = reader->Finish();
-  if (!s.ok()) {
-    Fail(s.error_code() == grpc::StatusCode::UNAVAILABLE ? kNoServer : kRefused,
-         s.error_message());
-  }
+  if (!s.ok()) FailWith(env, s);
   return kOk;
 }
 
@@ -147,50 +185,50 @@ uint64_t Head(Env& env) {
   return static_cast<const espb::ReadAllResponse&>(*resp).head_position();
 }
 
-// Verifies an export file offline: every record decodes, its hash is
-// SHA-256 of its predecessor's hash and its canonical bytes, positions run
-// on without a gap. Returns the first bad position, 0 when all is well.
+// Verifies an export file offline: the header, then every record: it
+// decodes, its hash is SHA-256 of its predecessor's hash and its canonical
+// bytes, positions run on without a gap from the header's first to its
+// last, and the last hash is the header's. The first bad position is
+// reported (exit 1).
 int VerifyFile(Env& env, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) UsageError(absl::StrCat("cannot read ", path));
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string data = ss.str();
-  if (data.rfind(kExportMagic, 0) != 0) {
-    Fail(kRefused, absl::StrCat(path, " is not an ncmctl audit export"));
+  const size_t eol = data.find('\n');
+  ExportHeader h;
+  if (eol == std::string::npos ||
+      !ParseHeader(absl::string_view(data).substr(0, eol), &h)) {
+    Fail(kRefused, absl::StrCat(path, " does not start with an ncmctl audit "
+                                      "export header"));
   }
-  absl::string_view frames(data);
-  frames.remove_prefix(sizeof(kExportMagic) - 1);
-  Progress bar(env, "verifying", frames.size());
-  const size_t all = frames.size();
-  absl::string_view value;
-  uint64_t expected = 0, count = 0;
-  es::Hash prev{};
-  bool first = true;
   auto bad = [&](uint64_t position, const std::string& why) {
     *env.out << "TAMPERED: position " << position << ": " << why << "\n";
     return kRefused;
   };
+  absl::string_view frames(data);
+  frames.remove_prefix(eol + 1);
+  const size_t all = frames.size();
+  Progress bar(env, "verifying", all);
+  absl::string_view value;
+  uint64_t expected = h.from, count = 0;
+  es::Hash prev{};
   while (!frames.empty()) {
     if (!codec::NextFrame(&frames, &value)) {
       return bad(expected, "the file ends inside a record (truncated)");
     }
     bar.Set(all - frames.size());
     auto e = codec::DecodeLogValue(value);
-    if (!e.ok()) {
-      return bad(first ? 0 : expected, std::string(e.status().message()));
-    }
-    if (first) {
-      expected = e->position;
-      first = false;
-    }
+    if (!e.ok()) return bad(expected, std::string(e.status().message()));
     if (e->position != expected) {
       return bad(expected, absl::StrCat("the record there says position ",
-                                        e->position, "; a record is missing or moved"));
+                                        e->position,
+                                        "; a record is missing or moved"));
     }
     if (!codec::CheckLogValueHash(value)) {
-      return bad(expected, "its hash is not SHA-256 of the previous hash and its "
-                           "bytes: the record was changed");
+      return bad(expected, "its hash is not SHA-256 of the previous hash and "
+                           "its bytes: the record was changed");
     }
     if (count > 0 && e->prev_hash != prev) {
       return bad(expected, "it does not chain to the record before it");
@@ -202,14 +240,21 @@ int VerifyFile(Env& env, const std::string& path) {
     ++expected;
     ++count;
   }
-  *env.out << "OK: " << count << " records verified"
-           << (count > 0 ? absl::StrCat(" (positions ", expected - count, " to ",
-                                        expected - 1, "), head hash ",
-                                        absl::BytesToHexString(absl::string_view(
-                                            reinterpret_cast<const char*>(prev.data()),
-                                            prev.size())))
-                         : "")
-           << "\n";
+  if (count != h.count || (count > 0 && expected - 1 != h.to)) {
+    return bad(expected, absl::StrCat("the header promises ", h.count,
+                                      " records up to position ", h.to,
+                                      "; the file holds ", count,
+                                      ": records were cut off"));
+  }
+  if (count > 0 && Hex(prev) != h.last_hash) {
+    return bad(h.to, "the last record's hash is not the one in the header");
+  }
+  *env.out << "OK: " << count << " records verified";
+  if (count > 0) {
+    *env.out << " (positions " << h.from << " to " << h.to << "), last hash "
+             << Hex(prev);
+  }
+  *env.out << "\n";
   return kOk;
 }
 
@@ -252,12 +297,14 @@ int Export(Env& env, const Command&, const Args& a) {
   const std::string path = a.positional[0];
   const uint64_t head = Head(env);
   const uint64_t from = std::max<uint64_t>(1, U64(a, "from", 1));
-  const uint64_t to = U64(a, "to", 0) == 0 ? head : U64(a, "to", 0);
+  const uint64_t to = std::min(head, U64(a, "to", 0) == 0 ? head : U64(a, "to", 0));
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) UsageError(absl::StrCat("cannot write ", path));
-  out << kExportMagic;
+  const std::string placeholder = Header(0, 0, 0, std::string(64, '0'));
+  out << placeholder;
   Progress bar(env, "exporting", to >= from ? to - from + 1 : 0);
   uint64_t next = from, records = 0;
+  es::Hash last{};
   while (next <= to) {
     espb::ReadAllRequest r;
     r.set_from_position(next);
@@ -265,28 +312,46 @@ int Export(Env& env, const Command&, const Args& a) {
     r.set_raw(true);
     auto resp = Call(env, "ncm.eventstore.v1.EventStore/ReadAll", r);
     const auto& page = static_cast<const espb::ReadAllResponse&>(*resp);
-    // Keep whole frames up to `to`.
     absl::string_view frames(page.raw_records()), value;
-    while (codec::NextFrame(&frames, &value)) {
+    uint32_t seen = 0;
+    while (next <= to && codec::NextFrame(&frames, &value)) {
+      ++seen;
       auto pos = codec::PeekPosition(value);
-      if (!pos.ok() || *pos > to) {
-        next = to + 1;
-        break;
+      if (!pos.ok() || *pos != next || value.size() < 64) {
+        Fail(kRefused, absl::StrCat("the server sent a record that is not "
+                                    "position ",
+                                    next, "; the export is incomplete"));
       }
       std::string frame;
       codec::AppendFrame(value, &frame);
       out << frame;
+      last = codec::HashOf(value);
       ++records;
-      next = *pos + 1;
+      ++next;
+    }
+    if (next <= to && (seen != page.raw_count() || !frames.empty())) {
+      Fail(kRefused, "the server's page of records does not parse; the "
+                     "export is incomplete");
     }
     bar.Set(next - from);
-    if (page.end_of_log() || page.raw_count() == 0) break;
+    if (seen == 0) break;
   }
+  if (records != (to >= from ? to - from + 1 : 0)) {
+    Fail(kRefused, absl::StrCat("the log ended at position ", next - 1,
+                                " before ", to, "; the export is incomplete"));
+  }
+  out.seekp(0);
+  out << Header(records > 0 ? from : 0, records > 0 ? to : 0, records,
+                records > 0 ? Hex(last) : std::string(64, '0'));
   out.close();
-  if (!out) Fail(kRefused, absl::StrCat("cannot write ", path));
-  *env.out << "exported " << records << " records (positions " << from << " to "
-           << (records > 0 ? from + records - 1 : from) << ") to " << path
-           << "; check it with: ncmctl audit verify --file " << path << "\n";
+  if (!out) UsageError(absl::StrCat("cannot write ", path));
+  *env.out << "exported " << records << " records";
+  if (records > 0) {
+    *env.out << " (positions " << from << " to " << to << ", last hash "
+             << Hex(last) << ")";
+  }
+  *env.out << " to " << path << "; check it with: ncmctl audit verify --file "
+           << path << "\n";
   return kOk;
 }
 
@@ -307,6 +372,7 @@ int Replay(Env& env, const Command&, const Args& a) {
   r.set_max_count(5000);
   r.mutable_filter()->add_stream_prefixes("resolution-");
   uint64_t last = 0, applied = 0;
+  std::vector<std::string> undecodable;
   const uint64_t head = Head(env);
   Progress bar(env, "replaying", to ? std::min(to, head) : head);
   bool done = false;
@@ -326,7 +392,10 @@ int Replay(Env& env, const Command&, const Args& a) {
       e.event_type = pe.event_type();
       e.payload = pe.payload();
       ncm::resolutions::v1::ResolutionEvent w;
-      if (!services::DecodeEvent(e, &w).ok()) continue;
+      if (absl::Status d = services::DecodeEvent(e, &w); !d.ok()) {
+        undecodable.push_back(absl::StrCat(pe.position(), ": ", d.message()));
+        continue;
+      }
       services::EventMeta meta;
       meta.revision = pe.revision();
       meta.position = pe.position();
@@ -356,6 +425,13 @@ int Replay(Env& env, const Command&, const Args& a) {
            absl::StrCat(s.PercentComplete(), "%"), absl::StrCat(s.history.size())});
   }
   t.Print(env);
+  if (!undecodable.empty()) {
+    *env.err << "ncmctl: " << undecodable.size()
+             << " events could not be decoded and were not applied; the first "
+                "at position "
+             << undecodable.front() << "\n";
+    return kRefused;
+  }
   return kOk;
 }
 
@@ -401,6 +477,7 @@ std::vector<Command> EventCommands() {
                  FlagSpec{"to", "", "last position (default the head)", false},
                  FlagSpec{"file", "", "verify this export offline instead", false}};
     cmd.run = Verify;
+    cmd.offline_flag = "file";
     cmd.more = "Prints OK and the head hash, or TAMPERED with the first bad "
                "position (exit 1).";
     cmd.examples = {"ncmctl audit verify", "ncmctl audit verify --file ncm-2021.export"};

@@ -102,6 +102,11 @@ Config LoadConfig(const Args& a) {
 int ConfigCommand(Env& env, const Args& a) {
   Config c = LoadConfig(a);
   const std::string verb = a.positional.size() > 1 ? a.positional[1] : "";
+  if (a.Has("help") || verb.empty()) {
+    *(a.Has("help") ? env.out : env.err)
+        << "usage: ncmctl config view | ncmctl config use-context NAME\n";
+    if (a.Has("help")) return kOk;
+  }
   if (verb == "view" || verb == "get-contexts") {
     Table t({"current", "name", "server", "tls", "token file"});
     for (const auto& [name, kv] : c.contexts) {
@@ -163,11 +168,15 @@ void Connect(Env& env, const Args& a) {
     }
     ctx = it->second;
   }
+  // Flags first; then a context named on the command line; then the
+  // environment; then the config file's current context.
+  const bool named = a.Has("context");
   auto pick = [&](const char* flag, const char* env_name,
                   const char* key) -> std::string {
     if (auto v = a.Get(flag)) return *v;
-    if (env_name != nullptr && !Env_(env_name).empty()) return Env_(env_name);
     auto it = ctx.find(key);
+    if (named && it != ctx.end()) return Home(it->second);
+    if (env_name != nullptr && !Env_(env_name).empty()) return Env_(env_name);
     return it == ctx.end() ? "" : Home(it->second);
   };
   client::ConnectOptions o;
@@ -180,7 +189,7 @@ void Connect(Env& env, const Args& a) {
   o.token = pick("token", "NCM_TOKEN", "token");
   if (o.token.empty()) {
     std::string file = pick("token-file", "NCM_TOKEN_FILE", "token-file");
-    if (file.empty()) {
+    if (file.empty() && client::IsLoopbackTarget(o.server)) {
       file = "var/ncm/admin.token";  // a local deploy/run.sh server
       if (access(file.c_str(), R_OK) != 0) file.clear();
     }
@@ -262,9 +271,18 @@ void CommandHelp(std::ostream& out, const Command& c) {
     out << "  --on                  the day it happened (default today)\n"
            "  --command-id          an id that makes a retry safe\n";
   }
-  if (!c.examples.empty()) {
-    out << "\nExamples:\n";
-    for (const auto& e : c.examples) out << "  " << e << "\n";
+  out << "\nExamples:\n";
+  for (const auto& e : c.examples) out << "  " << e << "\n";
+  if (c.examples.empty()) {
+    // One built from the usage: the arguments and the required flags.
+    std::string e = absl::StrCat("ncmctl ", c.group, " ", c.verb);
+    for (const auto& p : c.positionals) absl::StrAppend(&e, " ", p.second);
+    for (const auto& f : c.flags) {
+      if (f.required) {
+        absl::StrAppend(&e, " --", f.name, " ", absl::AsciiStrToUpper(f.name));
+      }
+    }
+    out << "  " << e << "\n";
   }
   out << "\nOutput: -o table (default), json or csv. Global flags: ncmctl --help.\n";
 }
@@ -340,12 +358,18 @@ int Main(const std::vector<std::string>& argv) {
       }
     }
     args.positional.erase(args.positional.begin(), args.positional.begin() + 2);
-    Connect(env, args);
+    if (cmd->offline_flag.empty() || !args.Has(cmd->offline_flag)) {
+      Connect(env, args);
+    }
     return Run(env, *cmd, args);
   } catch (const Failure& f) {
     env.out->flush();
     *env.err << "ncmctl: " << f.message << "\n";
     return f.code;
+  } catch (const std::exception& e) {
+    env.out->flush();
+    *env.err << "ncmctl: " << e.what() << "\n";
+    return kRefused;
   }
 }
 

@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -26,7 +27,11 @@ namespace fpb = ::ncm::resources::v1;
 
 // --- MOUs ---
 
+// Sets the terms the flags give; parties and datasets are replaced when any
+// is given.
 void FillTerms(Env& env, const Args& a, mpb::MouTerms* t) {
+  if (a.Has("secretariat") || a.Has("provider")) t->clear_parties();
+  if (a.Has("dataset")) t->clear_datasets();
   if (auto v = a.Get("title")) t->set_title(*v);
   if (auto v = a.Get("purpose")) t->set_purpose(*v);
   if (auto v = a.Get("legal-basis")) t->set_legal_basis(*v);
@@ -92,7 +97,9 @@ int64_t Minor(const std::string& flag, const std::string& value,
   const int exp = resources::CurrencyExponent(currency).value_or(2);
   std::string clean;
   for (char c : value) {
-    if (c != ',') clean += c;
+    if (c == ',') continue;
+    if (c != '.' && !absl::ascii_isdigit(c)) clean = "?";  // refused below
+    clean += c;
   }
   std::vector<std::string> parts = absl::StrSplit(clean, '.');
   int64_t whole = 0, frac = 0;
@@ -105,12 +112,16 @@ int64_t Minor(const std::string& flag, const std::string& value,
     UsageError(absl::StrCat("--", flag, ": \"", value, "\" is not an amount in ",
                             currency, " with at most ", exp, " decimals"));
   }
-  int64_t scale = 1;
+  __int128 scale = 1;
   for (int i = 0; i < exp; ++i) scale *= 10;
   if (parts.size() == 2) {
     for (int i = static_cast<int>(parts[1].size()); i < exp; ++i) frac *= 10;
   }
-  return whole * scale + frac;
+  const __int128 minor = whole * scale + frac;
+  if (minor > std::numeric_limits<int64_t>::max()) {
+    UsageError(absl::StrCat("--", flag, ": ", value, " is too large"));
+  }
+  return static_cast<int64_t>(minor);
 }
 
 void FillFigures(Env& env, const Args& a, const std::string& currency,
@@ -143,7 +154,7 @@ int Import(Env& env, const Command& cmd, const Args& a) {
   if (a.positional.size() != 2) UsageError("usage: ncmctl budget import BUDGET FILE.csv");
   const std::string budget = a.positional[0], path = a.positional[1];
   std::ifstream in(path);
-  if (!in) UsageError(absl::StrCat("cannot read ", path));
+  if (!in) UsageError(absl::StrCat("cannot read ", path));  // exit 2
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string csv = ss.str();
@@ -236,14 +247,20 @@ std::vector<Command> MouCommands() {
   out.push_back(draft);
   Command amend = draft;
   amend.verb = "amend";
-  amend.summary = "Replace a draft MOU's terms";
+  amend.summary = "Change a draft MOU's terms (those the flags give)";
   amend.method = "ncm.mous.v1.Mous/AmendMou";
   amend.positionals = {{"mou_id", "MOU"}};
   amend.flags.push_back(FlagSpec{"note", "note", "what changed", false});
   amend.prepare = [](Env& env, const Args& a, Message* m) {
-    FillTerms(env, a, static_cast<mpb::AmendMouRequest*>(m)->mutable_terms());
+    auto* r = static_cast<mpb::AmendMouRequest*>(m);
+    mpb::GetMouRequest g;
+    g.set_mou_id(r->mou_id());
+    auto current = Call(env, "ncm.mous.v1.Mous/GetMou", g);
+    *r->mutable_terms() = static_cast<const mpb::Mou&>(*current).terms();
+    FillTerms(env, a, r->mutable_terms());
   };
-  amend.examples = {"ncmctl mous amend 51aa... --title ... (the whole terms)"};
+  amend.examples = {"ncmctl mous amend 51aa... --until 2023-06-30 --note \"as the "
+                    "legal review asked\""};
   out.push_back(amend);
   return out;
 }

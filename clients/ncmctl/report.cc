@@ -22,10 +22,14 @@ GroupBy ParseBy(const std::string& by) {
   UsageError("--by is org, sp, pillar, meeting or quarter");
 }
 
-rpb::ImplementationReportResponse Fetch(Env& env, const Args& args, GroupBy by) {
+// `at_least`: the log position the answer must reflect, so that several
+// groupings describe one state.
+rpb::ImplementationReportResponse Fetch(Env& env, const Args& args, GroupBy by,
+                                        uint64_t at_least = 0) {
   rpb::ImplementationReportRequest r;
   if (auto d = args.Get("as-of")) SetField(env, &r, "as_of", *d);
   r.set_group_by(by);
+  r.set_min_position(at_least);
   auto resp = Call(env, "ncm.resolutions.v1.Resolutions/ImplementationReport", r);
   return static_cast<const rpb::ImplementationReportResponse&>(*resp);
 }
@@ -174,12 +178,18 @@ Command ReportCommand() {
       const auto by_org =
           by == rpb::ImplementationReportRequest::LEAD_ORGANISATION
               ? report
-              : Fetch(env, args, rpb::ImplementationReportRequest::LEAD_ORGANISATION);
+              : Fetch(env, args, rpb::ImplementationReportRequest::LEAD_ORGANISATION,
+                      report.position());
       const auto by_sp =
-          Fetch(env, args, rpb::ImplementationReportRequest::STRATEGIC_PRIORITY);
-      std::ofstream out(*file);
+          by == rpb::ImplementationReportRequest::STRATEGIC_PRIORITY
+              ? report
+              : Fetch(env, args,
+                      rpb::ImplementationReportRequest::STRATEGIC_PRIORITY,
+                      by_org.position());
+      std::ofstream out(*file, std::ios::trunc);
       out << ReportHtml(env, by_org, by_sp);
-      if (!out) Fail(kRefused, absl::StrCat("cannot write ", *file));
+      out.close();
+      if (!out) UsageError(absl::StrCat("cannot write ", *file));
       *env.err << "report written to " << *file << "\n";
     }
     if (env.format == Format::kJson) {

@@ -287,26 +287,126 @@ TEST_F(NcmctlTest, AQuarterOfTheSecretariatsWork) {
   // Audit: verify on the server, export, verify the file, tamper, verify.
   EXPECT_THAT(Ok({"audit", "verify"}), HasSubstr("OK:"));
   const std::string file = dir_.Sub("ncm.export");
-  EXPECT_THAT(Ok({"audit", "export", file}), HasSubstr("exported"));
+  Result exported = Ctl({"audit", "export", file});
+  EXPECT_EQ(exported.code, 0) << exported.err;
+  EXPECT_THAT(exported.out, HasSubstr("exported"));
+  EXPECT_THAT(exported.err, Not(HasSubstr("\r")));  // quiet when piped
   EXPECT_THAT(Ok({"audit", "verify", "--file", file}), HasSubstr("OK:"));
-  std::string bytes = ReadFile(file);
-  const size_t header = std::string("NCM-EXPORT 1\n").size();
-  absl::string_view frames(bytes), value;
-  frames.remove_prefix(header);
+  const std::string pristine = ReadFile(file);
+  const size_t header = pristine.find('\n') + 1;
+  // Where the record at `position` sits in the file, and its payload.
+  auto locate = [&](const std::string& bytes, uint64_t position,
+                    absl::string_view* record) {
+    absl::string_view frames(bytes), value;
+    frames.remove_prefix(header);
+    while (eventstore::codec::NextFrame(&frames, &value)) {
+      if (*eventstore::codec::PeekPosition(value) == position) {
+        *record = value;
+        return true;
+      }
+    }
+    return false;
+  };
+  auto verify = [&](const std::string& bytes) {
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+    return Ctl({"audit", "verify", "--file", file});
+  };
   const uint64_t target = 9;
-  size_t offset = 0;
-  while (eventstore::codec::NextFrame(&frames, &value)) {
-    if (*eventstore::codec::PeekPosition(value) == target) {
-      offset = value.data() - bytes.data() + value.size() - 40;  // in the payload
-      break;
+
+  // One byte of one event's payload changed.
+  {
+    std::string bytes = pristine;
+    absl::string_view record;
+    ASSERT_TRUE(locate(bytes, target, &record));
+    auto event = eventstore::codec::DecodeLogValue(record);
+    ASSERT_TRUE(event.ok());
+    ASSERT_FALSE(event->payload.empty());
+    const size_t at = (record.data() - bytes.data()) + record.find(event->payload) +
+                      event->payload.size() / 2;
+    bytes[at] = static_cast<char>(bytes[at] ^ 0x20);
+    Result r = verify(bytes);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_THAT(r.out, HasSubstr(absl::StrCat("TAMPERED: position ", target,
+                                              ": its hash is not")));
+  }
+  // The same change with the record's hash recomputed: the next record no
+  // longer chains to it.
+  {
+    std::string bytes = pristine;
+    absl::string_view record;
+    ASSERT_TRUE(locate(bytes, target, &record));
+    auto event = eventstore::codec::DecodeLogValue(record);
+    ASSERT_TRUE(event.ok());
+    event->payload[event->payload.size() / 2] ^= 0x20;
+    auto id = eventstore::codec::ParseUuid(event->event_id);
+    ASSERT_TRUE(id.ok());
+    const std::string forged = eventstore::codec::EncodeLogValue(&*event, *id);
+    ASSERT_EQ(forged.size(), record.size());
+    bytes.replace(record.data() - bytes.data(), record.size(), forged);
+    Result r = verify(bytes);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_THAT(r.out, HasSubstr(absl::StrCat("TAMPERED: position ", target + 1,
+                                              ": it does not chain")));
+  }
+  // The last record cut off.
+  {
+    std::string bytes = pristine;
+    absl::string_view frames(bytes), value, last;
+    frames.remove_prefix(header);
+    while (eventstore::codec::NextFrame(&frames, &value)) last = value;
+    bytes.resize(last.data() - bytes.data() - 4);
+    Result r = verify(bytes);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_THAT(r.out, HasSubstr("records were cut off"));
+  }
+  // Untouched, it verifies, offline: no server needed.
+  {
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << pristine;
+    Result r = Ctl({"--server", "127.0.0.1:1", "audit", "verify", "--file", file});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("OK:"));
+    EXPECT_THAT(r.err, Not(HasSubstr("\r")));  // no progress bar when piped
+  }
+}
+
+// Every command answers --help with its usage and an example, without a
+// server.
+TEST(NcmctlHelpTest, EveryCommandHasHelpWithExamples) {
+  ::ncm::testing::TempDir dir;
+  auto run = [&](const std::string& args) {
+    const std::string out = dir.Sub("help.txt");
+    const int rc = std::system(
+        (std::string(NCMCTL_PATH) + " " + args + " >" + out + " 2>&1").c_str());
+    return std::make_pair(WEXITSTATUS(rc), ReadFile(out));
+  };
+  auto [code, top] = run("--help");
+  ASSERT_EQ(code, 0);
+  int commands = 0;
+  for (absl::string_view line : absl::StrSplit(top, '\n')) {
+    // "  resolutions   adopt, start, ..."
+    if (!absl::StartsWith(line, "  ") || absl::StartsWith(line, "  --") ||
+        absl::StartsWith(line, "  ncmctl")) {
+      continue;
+    }
+    std::vector<std::string> parts =
+        absl::StrSplit(absl::StripLeadingAsciiWhitespace(line),
+                       absl::MaxSplits(' ', 1));
+    if (parts.size() != 2 || parts[0] == "config") continue;
+    for (absl::string_view verb :
+         absl::StrSplit(absl::StripAsciiWhitespace(parts[1]), ", ")) {
+      auto [rc, help] = run(absl::StrCat(parts[0], " ", verb, " --help"));
+      EXPECT_EQ(rc, 0) << parts[0] << " " << verb;
+      EXPECT_THAT(help, HasSubstr("Usage: ncmctl " + parts[0] + " " +
+                                  std::string(verb)));
+      EXPECT_THAT(help, HasSubstr("Examples:\n  ncmctl " + parts[0] + " " +
+                                  std::string(verb)));
+      ++commands;
     }
   }
-  ASSERT_GT(offset, 0u);
-  bytes[offset] = static_cast<char>(bytes[offset] ^ 0x20);
-  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
-  Result tampered = Ctl({"audit", "verify", "--file", file});
-  EXPECT_EQ(tampered.code, 1);
-  EXPECT_THAT(tampered.out, HasSubstr(absl::StrCat("TAMPERED: position ", target)));
+  EXPECT_GT(commands, 60);
+  auto [no_verb, group_help] = run("resolutions");
+  EXPECT_EQ(no_verb, 2);
+  EXPECT_THAT(group_help, HasSubstr("Verbs:"));
 }
 
 }  // namespace
