@@ -120,6 +120,14 @@ absl::Status WriteSecretFile(const std::string& path, const std::string& token) 
     return absl::FailedPreconditionError(
         absl::StrCat("cannot write the admin token file ", path));
   }
+  // The file's name too must reach the disk before the principal is
+  // recorded.
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
   return absl::OkStatus();
 }
 
