@@ -242,7 +242,7 @@ class ServerImpl final : public Server {
                                const std::string& id) {
       svc->EndSubscriptionsOf(id);
     });
-    if (!options.data_dir.empty()) {
+    if (!options.data_dir.empty() && options.read_models) {
       readside::ReadSideOptions ro;
       ro.path = options.read_model_dir.empty()
                     ? options.data_dir + "/readmodels"

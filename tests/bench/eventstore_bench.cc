@@ -43,6 +43,9 @@ ABSL_FLAG(std::string, data_dir, "/tmp",
           "Folder in which a fresh working folder is made for the store and "
           "the sync probe (removed at exit); put it on the disk to measure.");
 ABSL_FLAG(int32_t, seconds, 5, "Measured duration of each timed run.");
+ABSL_FLAG(bool, read_models, true,
+          "Run the server's read models (projections) while appending, as "
+          "ncmd does; false measures the write path alone.");
 ABSL_FLAG(int64_t, replay_events, 500000,
           "Least number of events in the log before the read and verify "
           "figures; topped up with 1000-event appends.");
@@ -778,6 +781,7 @@ int Run() {
   ncm::ncmd::ServerOptions options;
   options.listen_address = "127.0.0.1:0";
   options.data_dir = work.path() + "/store";
+  options.read_models = absl::GetFlag(FLAGS_read_models);
   auto started = ncm::ncmd::StartServer(options);
   if (!started.ok()) {
     std::fprintf(stderr, "cannot start the server: %s\n",

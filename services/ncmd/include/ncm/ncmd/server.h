@@ -43,6 +43,9 @@ struct ServerOptions {
   // The read models' RocksDB folder; empty: <data_dir>/readmodels. With the
   // in-memory store there are no read models.
   std::string read_model_dir;
+  // Runs the read models (RocksDB store only). Off: the read-model queries
+  // answer UNAVAILABLE (benchmarks of the write path alone).
+  bool read_models = true;
   // How long a query's min_position waits when it names no wait.
   absl::Duration query_wait = absl::Seconds(2);
   // Where the first start writes the admin principal's token (readable by
