@@ -128,7 +128,7 @@ absl::Status PrincipalRegistry::Load() {
 }
 
 bool PrincipalRegistry::Empty() const {
-  absl::MutexLock l(&mu_);
+  absl::ReaderMutexLock l(&mu_);
   return principals_.empty();
 }
 
@@ -338,7 +338,7 @@ absl::StatusOr<Outcome> PrincipalRegistry::RevokePrincipal(
 absl::StatusOr<pb::ListPrincipalsResponse> PrincipalRegistry::ListPrincipals(
     const pb::ListPrincipalsRequest& r) const {
   pb::ListPrincipalsResponse out;
-  absl::MutexLock l(&mu_);
+  absl::ReaderMutexLock l(&mu_);
   for (const auto& [id, s] : principals_) {
     if (s.view.revoked() && !r.include_revoked()) continue;
     *out.add_principals() = s.view;
@@ -352,7 +352,7 @@ absl::StatusOr<pb::ListPrincipalsResponse> PrincipalRegistry::ListPrincipals(
 
 absl::StatusOr<pb::Principal> PrincipalRegistry::Get(
     const std::string& principal_id) const {
-  absl::MutexLock l(&mu_);
+  absl::ReaderMutexLock l(&mu_);
   auto it = principals_.find(principal_id);
   if (it == principals_.end()) {
     return absl::NotFoundError(absl::StrCat("no principal \"", principal_id, "\""));
@@ -398,7 +398,7 @@ absl::Status PrincipalRegistry::CheckActing(
 absl::StatusOr<services::Principal> PrincipalRegistry::ByToken(
     absl::string_view token) const {
   const std::string hash = TokenHash(token);
-  absl::MutexLock l(&mu_);
+  absl::ReaderMutexLock l(&mu_);
   auto it = by_token_.find(hash);
   if (it == by_token_.end()) {
     return absl::UnauthenticatedError(
@@ -409,7 +409,7 @@ absl::StatusOr<services::Principal> PrincipalRegistry::ByToken(
 
 absl::StatusOr<services::Principal> PrincipalRegistry::ByCertificate(
     absl::string_view subject, absl::string_view common_name) const {
-  absl::MutexLock l(&mu_);
+  absl::ReaderMutexLock l(&mu_);
   for (absl::string_view key : {subject, common_name}) {
     if (key.empty()) continue;
     auto it = by_subject_.find(key);
