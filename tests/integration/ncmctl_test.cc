@@ -409,5 +409,106 @@ TEST(NcmctlHelpTest, EveryCommandHasHelpWithExamples) {
   EXPECT_THAT(group_help, HasSubstr("Verbs:"));
 }
 
+// A data-sharing MOU through the command line: draft, legal review,
+// signatures, deliveries of a monthly and an annual dataset, compliance.
+TEST_F(NcmctlTest, AnMouFromDraftToCompliance) {
+  for (auto [acronym, name] : {std::pair{"NCMS", "NCM Secretariat"},
+                               std::pair{"NIS", "National Immigration Service"}}) {
+    Ok({"stakeholders", "register", "--name", name, "--acronym", acronym,
+        "--kind", "department-or-agency", "--level", "national", "--on",
+        "2020-07-01"});
+  }
+  auto person = [&](const std::string& org, const std::string& who) {
+    std::string out = Ok({"stakeholders", "appoint", org, "--name", who, "--on",
+                          "2020-08-01"});
+    std::smatch m;
+    std::regex re("person_id: ([0-9a-f-]{36})");
+    EXPECT_TRUE(std::regex_search(out, m, re)) << out;
+    return m.size() > 1 ? m[1].str() : "";
+  };
+  const std::string sec_person = person("NCMS", "Amina Hassan");
+  const std::string nis_person = person("NIS", "Peter Otieno");
+  EXPECT_THAT(Ok({"stakeholders", "focal-points", "NIS", "--as-of", "2021-01-01"}),
+              HasSubstr("Peter Otieno"));
+
+  const std::string mou = Id(Ok(
+      {"mous", "draft", "--title", "Border crossing statistics", "--secretariat",
+       "NCMS", "--provider", "NIS", "--dataset",
+       "border-crossings:monthly:10:NIS:Border crossings by entry point",
+       "--dataset", "annual-summary:annual:60:NIS", "--purpose",
+       "Monitoring migration flows", "--legal-basis", "Kenya Citizenship and "
+       "Immigration Act 2011", "--dp-terms", "Aggregates only; no personal data",
+       "--from", "2021-01-01", "--until", "2022-12-31", "--on", "2020-11-02"}));
+  // Amend only the end of validity; the rest of the terms stay.
+  Ok({"mous", "amend", mou, "--until", "2023-06-30", "--note", "two-year term",
+      "--on", "2020-11-20"});
+  Ok({"mous", "submit", mou, "--on", "2020-11-25"});
+  Ok({"mous", "review", mou, "--outcome", "approved", "--on", "2020-12-10"});
+  Ok({"mous", "sign", mou, "--org", "NCMS", "--signatory", sec_person, "--on",
+      "2020-12-15"});
+  Ok({"mous", "sign", mou, "--org", "NIS", "--signatory", nis_person, "--on",
+      "2020-12-18"});
+  std::string shown = Ok({"mous", "show", mou, "--as-of", "2021-06-30"});
+  EXPECT_THAT(shown, HasSubstr("active"));
+  EXPECT_THAT(shown, HasSubstr("2023-06-30"));
+  EXPECT_THAT(shown, HasSubstr("border-crossings"));
+  EXPECT_THAT(shown, HasSubstr("Border crossings by entry point"));
+
+  Ok({"mous", "delivery", mou, "--dataset", "border-crossings", "--period",
+      "2021-01", "--on", "2021-02-08"});  // due 02-10: on time
+  Ok({"mous", "delivery", mou, "--dataset", "border-crossings", "--period",
+      "2021-02", "--on", "2021-03-15"});  // due 03-10: late
+  Ok({"mous", "delivery", mou, "--dataset", "annual-summary", "--period", "2021",
+      "--on", "2022-02-20"});  // due 2022-03-01: on time
+  Result outside = Ctl({"mous", "delivery", mou, "--dataset", "border-crossings",
+                        "--period", "2020-12", "--on", "2021-01-05"});
+  EXPECT_EQ(outside.code, 1);
+  EXPECT_THAT(outside.err, HasSubstr("INVALID_ARGUMENT"));
+  EXPECT_EQ(Ctl({"mous", "delivery", mou, "--dataset", "border-crossings",
+                 "--period", "2021-13"})
+                .code,
+            2);
+
+  // As of 2021-04-30: January on time, February late, March missing (due
+  // 04-10).
+  std::string csv = Ok({"mous", "compliance", "--mou", mou, "--as-of",
+                        "2021-04-30", "-o", "csv"});
+  EXPECT_THAT(csv, HasSubstr("border-crossings,NIS,3,1,1,1,33.33%"));
+  std::string table = Ok({"mous", "compliance", "--provider", "NIS", "--as-of",
+                          "2021-04-30"});
+  EXPECT_THAT(table, HasSubstr("Overdue deliveries"));
+  EXPECT_THAT(table, HasSubstr("2021-3"));
+}
+
+// events tail -f follows the log live, filtered.
+TEST_F(NcmctlTest, TailFollowsNewEvents) {
+  const std::string out = dir_.Sub("tail.txt");
+  pid_t pid = fork();
+  if (pid == 0) {
+    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(o, 1);
+    setenv("NCM_SERVER", address_.c_str(), 1);
+    setenv("NCM_CONFIG", "/nonexistent/ncm-config", 1);
+    setenv("NCM_TOKEN_FILE", (data_ + "/admin.token").c_str(), 1);
+    execl(NCMCTL_PATH, NCMCTL_PATH, "events", "tail", "-f", "--prefix",
+          "organisation-", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Ok({"stakeholders", "register", "--name", "Kenya Red Cross", "--acronym",
+      "KRCS", "--kind", "civil-society", "--level", "national"});
+  std::string seen;
+  for (int i = 0; i < 100 && !absl::StrContains(seen, "OrganisationRegistered");
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    seen = ReadFile(out);
+  }
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  EXPECT_THAT(seen, HasSubstr("ncm.stakeholders.v1.OrganisationRegistered"));
+  EXPECT_THAT(seen, HasSubstr("organisation-"));
+  EXPECT_THAT(seen, Not(HasSubstr("principal-")));  // filtered out
+}
+
 }  // namespace
 }  // namespace ncm
