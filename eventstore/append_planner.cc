@@ -165,9 +165,14 @@ absl::Status ValidateAndNormalize(const Limits& limits, AppendRequest* req) {
           sf, ".stream_id \"", w.stream_id,
           "\" appears twice in one append; put all its events in one entry"));
     }
-    if (w.events.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(sf, ".events is empty; append at least one event"));
+    // A stream without events only checks its expectation: a condition on
+    // another aggregate, kept in the same atomic step.
+    if (w.events.empty() &&
+        w.expected.kind != ExpectedRevision::Kind::kExact &&
+        w.expected.kind != ExpectedRevision::Kind::kStreamExists) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          sf, ".events is empty; a stream without events only checks its "
+              "expectation, which must then be EXACT or STREAM_EXISTS"));
     }
     total_events += w.events.size();
     if (total_events > limits.max_events_per_append) {
@@ -228,6 +233,10 @@ absl::Status ValidateAndNormalize(const Limits& limits, AppendRequest* req) {
                          " bytes, the limit per append; split it"));
       }
     }
+  }
+  if (total_events == 0) {
+    return absl::InvalidArgumentError(
+        "the append holds no events; append at least one event");
   }
   return absl::OkStatus();
 }

@@ -144,6 +144,46 @@ TEST_P(EventStoreContractTest, FailedExpectationOnOneStreamWritesNothing) {
   EXPECT_EQ(All().size(), 1u);
 }
 
+TEST_P(EventStoreContractTest, AStreamWithoutEventsOnlyChecksItsExpectation) {
+  MustAppend(One("organisation-1", ExpectedRevision::NoStream(), {Event()}));
+  // The check holds: the other stream is written, the checked one is not.
+  AppendRequest r;
+  r.streams.push_back({"organisation-1", ExpectedRevision::Exact(0), {}});
+  r.streams.push_back({"resolution-1", ExpectedRevision::NoStream(), {Event()}});
+  auto res = MustAppend(r);
+  EXPECT_EQ(res.first_position, 2u);
+  EXPECT_EQ(res.last_position, 2u);
+  EXPECT_TRUE(res.streams[0].positions.empty());
+  EXPECT_EQ(store_->GetStreamInfo("organisation-1")->event_count, 1u);
+  // The checked stream moved on: the append is refused whole.
+  MustAppend(One("organisation-1", ExpectedRevision::Exact(0), {Event()}));
+  AppendRequest stale;
+  stale.streams.push_back({"organisation-1", ExpectedRevision::Exact(0), {}});
+  stale.streams.push_back({"resolution-2", ExpectedRevision::NoStream(), {Event()}});
+  EXPECT_THAT(store_->Append(stale),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("organisation-1")));
+  EXPECT_THAT(store_->GetStreamInfo("resolution-2"),
+              StatusIs(absl::StatusCode::kNotFound));
+  // STREAM_EXISTS checks too; ANY and NO_STREAM without events say nothing.
+  AppendRequest exists;
+  exists.streams.push_back({"organisation-9", ExpectedRevision::StreamExists(), {}});
+  exists.streams.push_back({"resolution-3", ExpectedRevision::Any(), {Event()}});
+  EXPECT_THAT(store_->Append(exists), StatusIs(absl::StatusCode::kAborted));
+  for (auto kind : {ExpectedRevision::Any(), ExpectedRevision::NoStream()}) {
+    AppendRequest vague;
+    vague.streams.push_back({"organisation-9", kind, {}});
+    vague.streams.push_back({"resolution-4", ExpectedRevision::Any(), {Event()}});
+    EXPECT_THAT(store_->Append(vague),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("EXACT or STREAM_EXISTS")));
+  }
+  AppendRequest only_checks;
+  only_checks.streams.push_back({"organisation-1", ExpectedRevision::Exact(1), {}});
+  EXPECT_THAT(store_->Append(only_checks),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no events")));
+  EXPECT_EQ(store_->HeadPosition(), 3u);
+}
+
 TEST_P(EventStoreContractTest, MultiStreamAppendIsOneContiguousRange) {
   MustAppend(One("s-a", ExpectedRevision::NoStream(), {Event()}));
   AppendRequest r;

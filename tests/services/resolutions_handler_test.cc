@@ -338,6 +338,35 @@ TEST_F(ResolutionsHandlerTest, AdoptionRacingACancellationNeverLeavesAnOrphan) {
   }
 }
 
+TEST_F(ResolutionsHandlerTest, AdoptionNeverLandsAfterItsOrganisationWithdrew) {
+  // The adoption's append depends on the organisations it read: a
+  // withdrawal landing in between makes it retry, and then refuse.
+  for (int round = 0; round < 30; ++round) {
+    const std::string org = Register(absl::StrCat("ORG", round));
+    const std::string meeting = Schedule();
+    pb::AdoptResolutionRequest a = Adoption(meeting);
+    a.mutable_terms()->add_supporting_organisation_ids(org);
+    absl::StatusOr<services::Outcome> adopted, withdrawn;
+    std::thread t1([&] { adopted = h_.AdoptResolution(a, ""); });
+    std::thread t2([&] {
+      spb::MembershipChangeRequest w;
+      w.set_organisation_id(org);
+      w.set_reason("dissolved");
+      SetDay(w.mutable_options(), absl::CivilDay(2021, 3, 18));
+      withdrawn = stakeholders_.WithdrawMembership(w, "");
+    });
+    t1.join();
+    t2.join();
+    ASSERT_THAT(withdrawn, IsOk());
+    if (adopted.ok()) {
+      EXPECT_LT(adopted->position, withdrawn->position) << "round " << round;
+    } else {
+      EXPECT_THAT(adopted, StatusIs(Code::kFailedPrecondition,
+                                    HasSubstr("WITHDRAWN")));
+    }
+  }
+}
+
 TEST(ResolutionsRocksDbTest, StateSurvivesReopen) {
   ncm::testing::TempDir dir;
   std::string res, meeting;

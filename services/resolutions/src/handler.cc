@@ -135,31 +135,31 @@ absl::StatusOr<Outcome> ResolutionsHandler::AdoptResolution(
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
                        MakeContext(r.options(), clock_, actor));
   NCM_RETURN_IF_ERROR(CheckUuid(r.meeting_id(), "meeting_id"));
-  // The organisations named, folded now; ValidateTerms checks them.
-  Organisations orgs;
-  auto fetch = [&](const std::string& id,
-                   const std::string& field) -> absl::Status {
-    if (orgs.contains(id)) return absl::OkStatus();
-    NCM_ASSIGN_OR_RETURN(OrganisationState o, Organisation(id, field));
-    orgs.emplace(id, std::move(o));
-    return absl::OkStatus();
-  };
   const pb::ResolutionTerms& t = r.terms();
-  NCM_RETURN_IF_ERROR(
-      fetch(t.lead_organisation_id(), "terms.lead_organisation_id"));
-  for (int i = 0; i < t.supporting_organisation_ids_size(); ++i) {
-    NCM_RETURN_IF_ERROR(
-        fetch(t.supporting_organisation_ids(i),
-              absl::StrCat("terms.supporting_organisation_ids[", i, "]")));
-  }
   const std::string id = NewAggregateId(ctx, "resolution");
   return OnResolution(
       id, ctx,
       [&](const Loaded<ResolutionState>& l)
           -> absl::StatusOr<ResolutionDecision> {
-        // The meeting is read in the same attempt and its stream written
-        // with the revision read: a meeting cancelled meanwhile makes the
-        // append conflict, and the retry sees it.
+        // The organisations named and the meeting are read in the same
+        // attempt, and the append depends on the revisions read: an
+        // organisation withdrawn or a meeting cancelled meanwhile makes it
+        // conflict, and the retry sees the change.
+        Organisations orgs;
+        auto fetch = [&](const std::string& org,
+                         const std::string& field) -> absl::Status {
+          if (orgs.contains(org)) return absl::OkStatus();
+          NCM_ASSIGN_OR_RETURN(OrganisationState o, Organisation(org, field));
+          orgs.emplace(org, std::move(o));
+          return absl::OkStatus();
+        };
+        NCM_RETURN_IF_ERROR(
+            fetch(t.lead_organisation_id(), "terms.lead_organisation_id"));
+        for (int i = 0; i < t.supporting_organisation_ids_size(); ++i) {
+          NCM_RETURN_IF_ERROR(fetch(
+              t.supporting_organisation_ids(i),
+              absl::StrCat("terms.supporting_organisation_ids[", i, "]")));
+        }
         const std::string meeting_stream = MeetingStream(r.meeting_id());
         NCM_ASSIGN_OR_RETURN(auto meeting, (Load<pb::MeetingEvent, MeetingState>(
                                                store_, meeting_stream,
@@ -172,6 +172,10 @@ absl::StatusOr<Outcome> ResolutionsHandler::AdoptResolution(
             MeetingEvents m,
             DecideRecordAdoption(meeting.state, id, ctx.occurred_on));
         d.others.push_back(StreamWriteOf(meeting_stream, meeting.revision, m));
+        for (const auto& [org, o] : orgs) {
+          d.others.push_back(services::StreamCheck(
+              stakeholders::OrganisationStream(org), o.revision));
+        }
         return d;
       });
 }
@@ -295,14 +299,24 @@ absl::StatusOr<Outcome> ResolutionsHandler::ReassignLead(
     const pb::ReassignLeadRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
                        MakeContext(r.options(), clock_, actor));
-  NCM_ASSIGN_OR_RETURN(
-      OrganisationState lead,
-      Organisation(r.lead_organisation_id(), "lead_organisation_id"));
   return OnResolution(
-      r.resolution_id(), ctx, [&](const Loaded<ResolutionState>& l) {
-        return Decided(DecideReassignLead(l.state, lead,
-                                          r.keep_previous_as_supporting(),
-                                          r.reason(), ctx.occurred_on));
+      r.resolution_id(), ctx,
+      [&](const Loaded<ResolutionState>& l)
+          -> absl::StatusOr<ResolutionDecision> {
+        // The new lead, read in this attempt; the append depends on it.
+        NCM_ASSIGN_OR_RETURN(
+            OrganisationState lead,
+            Organisation(r.lead_organisation_id(), "lead_organisation_id"));
+        NCM_ASSIGN_OR_RETURN(
+            ResolutionDecision d,
+            Decided(DecideReassignLead(l.state, lead,
+                                       r.keep_previous_as_supporting(),
+                                       r.reason(), ctx.occurred_on)));
+        if (!d.events.empty()) {
+          d.others.push_back(services::StreamCheck(
+              stakeholders::OrganisationStream(lead.organisation_id), lead.revision));
+        }
+        return d;
       });
 }
 

@@ -347,6 +347,7 @@ absl::StatusOr<OrganisationState> StakeholdersHandler::LoadOrganisation(
   NCM_ASSIGN_OR_RETURN(auto l, (Load<pb::OrganisationEvent, OrganisationState>(
                                    store_, OrganisationStream(id), id)));
   l.state.organisation_id = id;
+  l.state.revision = l.revision.value_or(0);
   return std::move(l.state);
 }
 

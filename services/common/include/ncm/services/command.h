@@ -157,6 +157,18 @@ es::StreamWrite StreamWriteOf(const std::string& stream_id,
                               std::optional<uint64_t> revision,
                               const std::vector<W>& events);
 
+// A write of no events that only holds `stream_id` at `revision`: the
+// append fails (ABORTED) if the stream moved on meanwhile. For decisions
+// that depend on another aggregate's state (e.g. an organisation still
+// registered and not withdrawn).
+inline es::StreamWrite StreamCheck(const std::string& stream_id,
+                                   uint64_t revision) {
+  es::StreamWrite w;
+  w.stream_id = stream_id;
+  w.expected = es::ExpectedRevision::Exact(revision);
+  return w;
+}
+
 // A new aggregate's id: derived from the command id (so that a retry names
 // the same aggregate) within `kind` and `scope`, or random without one.
 std::string NewAggregateId(const CommandContext& ctx, absl::string_view kind,

@@ -50,6 +50,9 @@ struct OrganisationState {
   absl::CivilDay registered_on;
   std::vector<MembershipEntry> history;
   std::vector<Appointment> appointments;
+  // The stream's revision when loaded (LoadOrganisation), so that another
+  // aggregate's command can make its append depend on it.
+  uint64_t revision = 0;
 
   const Appointment* FindAppointment(const std::string& id) const;
 };
