@@ -35,6 +35,22 @@ absl::StatusOr<Outcome> MousHandler::OnMou(const Req& r,
       [&](const Loaded<MouState>& l) { return Decided(decide(l, ctx)); });
 }
 
+namespace {
+
+// Makes a decision's append depend on the organisations it read.
+void DependOn(const Organisations& orgs,
+              services::Decision<pb::MouEvent>* d) {
+  if (d->events.empty()) return;
+  for (const auto& [id, o] : orgs) {
+    if (o.exists) {
+      d->others.push_back(services::StreamCheck(
+          stakeholders::OrganisationStream(id), o.revision));
+    }
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<Organisations> MousHandler::PartiesOf(const pb::MouTerms& t) {
   Organisations orgs;
   for (int i = 0; i < t.parties_size(); ++i) {
@@ -52,21 +68,35 @@ absl::StatusOr<Outcome> MousHandler::DraftMou(const pb::DraftMouRequest& r,
                                               const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
                        MakeContext(r.options(), clock_, actor));
-  NCM_ASSIGN_OR_RETURN(Organisations orgs, PartiesOf(r.terms()));
   const std::string id = services::NewAggregateId(ctx, "mou");
   return services::Execute<pb::MouEvent, MouState>(
       store_, MouStream(id), id, ctx, services::ApplyFn(),
-      [&](const Loaded<MouState>& l) {
-        return Decided(DecideDraft(l.state, id, r.terms(), orgs));
+      [&](const Loaded<MouState>& l)
+          -> absl::StatusOr<services::Decision<pb::MouEvent>> {
+        // The parties, read in this attempt; the append depends on them.
+        NCM_ASSIGN_OR_RETURN(Organisations orgs, PartiesOf(r.terms()));
+        NCM_ASSIGN_OR_RETURN(auto d,
+                             Decided(DecideDraft(l.state, id, r.terms(), orgs)));
+        DependOn(orgs, &d);
+        return d;
       });
 }
 
 absl::StatusOr<Outcome> MousHandler::AmendMou(const pb::AmendMouRequest& r,
                                               const std::string& actor) {
-  NCM_ASSIGN_OR_RETURN(Organisations orgs, PartiesOf(r.terms()));
-  return OnMou(r, actor, [&](const Loaded<MouState>& l, const CommandContext&) {
-    return DecideAmend(l.state, r.terms(), orgs, r.note());
-  });
+  NCM_ASSIGN_OR_RETURN(CommandContext ctx,
+                       MakeContext(r.options(), clock_, actor));
+  NCM_RETURN_IF_ERROR(CheckUuid(r.mou_id(), "mou_id"));
+  return services::Execute<pb::MouEvent, MouState>(
+      store_, MouStream(r.mou_id()), r.mou_id(), ctx, services::ApplyFn(),
+      [&](const Loaded<MouState>& l)
+          -> absl::StatusOr<services::Decision<pb::MouEvent>> {
+        NCM_ASSIGN_OR_RETURN(Organisations orgs, PartiesOf(r.terms()));
+        NCM_ASSIGN_OR_RETURN(
+            auto d, Decided(DecideAmend(l.state, r.terms(), orgs, r.note())));
+        DependOn(orgs, &d);
+        return d;
+      });
 }
 
 absl::StatusOr<Outcome> MousHandler::SubmitForLegalReview(

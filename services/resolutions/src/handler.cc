@@ -97,17 +97,29 @@ absl::StatusOr<Outcome> ResolutionsHandler::RecordAttendance(
     const pb::RecordAttendanceRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
                        MakeContext(r.options(), clock_, actor));
-  NCM_ASSIGN_OR_RETURN(OrganisationState org,
-                       Organisation(r.organisation_id(), "organisation_id"));
+  NCM_RETURN_IF_ERROR(CheckUuid(r.organisation_id(), "organisation_id"));
   std::optional<PersonState> person;
   if (!r.person_id().empty()) {
     NCM_ASSIGN_OR_RETURN(person, stakeholders_->LoadPerson(r.person_id()));
   }
   const absl::CivilDay today = clock_.Today();
-  return OnMeeting(r.meeting_id(), ctx, [&](const Loaded<MeetingState>& l) {
-    return Decided(DecideRecordAttendance(l.state, org, r.person_id(),
-                                          person ? &*person : nullptr, today));
-  });
+  return OnMeeting(
+      r.meeting_id(), ctx,
+      [&](const Loaded<MeetingState>& l)
+          -> absl::StatusOr<services::Decision<pb::MeetingEvent>> {
+        // The organisation, read in this attempt; the append depends on it.
+        NCM_ASSIGN_OR_RETURN(OrganisationState org,
+                             Organisation(r.organisation_id(), "organisation_id"));
+        NCM_ASSIGN_OR_RETURN(
+            auto d, Decided(DecideRecordAttendance(l.state, org, r.person_id(),
+                                                   person ? &*person : nullptr,
+                                                   today)));
+        if (!d.events.empty() && org.exists) {
+          d.others.push_back(services::StreamCheck(
+              stakeholders::OrganisationStream(org.organisation_id), org.revision));
+        }
+        return d;
+      });
 }
 
 absl::StatusOr<Outcome> ResolutionsHandler::CloseMeeting(
