@@ -36,6 +36,19 @@ absl::StatusOr<Loaded<BudgetState>> ResourcesHandler::LoadBudget(
                                                       id);
 }
 
+namespace {
+
+// Makes a decision's append depend on the organisation it read.
+void DependOn(const OrganisationState& o,
+              services::Decision<pb::BudgetEvent>* d) {
+  if (!d->events.empty() && o.exists) {
+    d->others.push_back(services::StreamCheck(
+        stakeholders::OrganisationStream(o.organisation_id), o.revision));
+  }
+}
+
+}  // namespace
+
 template <typename Req>
 absl::StatusOr<Outcome> ResourcesHandler::OnBudget(const Req& r,
                                                    const std::string& actor,
@@ -55,14 +68,20 @@ absl::StatusOr<Outcome> ResourcesHandler::OpenBudget(
                        MakeContext(r.options(), clock_, actor));
   NCM_RETURN_IF_ERROR(
       CheckUuid(r.owner_organisation_id(), "owner_organisation_id"));
-  NCM_ASSIGN_OR_RETURN(OrganisationState owner,
-                       stakeholders_->LoadOrganisation(r.owner_organisation_id()));
   const std::string id =
       BudgetId(r.owner_organisation_id(), r.fiscal_year(), r.currency());
   return services::Execute<pb::BudgetEvent, BudgetState>(
       store_, BudgetStream(id), id, ctx, services::ApplyFn(),
-      [&](const Loaded<BudgetState>& l) {
-        return Decided(DecideOpen(l.state, id, r, owner));
+      [&](const Loaded<BudgetState>& l)
+          -> absl::StatusOr<services::Decision<pb::BudgetEvent>> {
+        // The owner, read in this attempt; the append depends on it.
+        NCM_ASSIGN_OR_RETURN(
+            OrganisationState owner,
+            stakeholders_->LoadOrganisation(r.owner_organisation_id()));
+        NCM_ASSIGN_OR_RETURN(auto d,
+                             Decided(DecideOpen(l.state, id, r, owner)));
+        DependOn(owner, &d);
+        return d;
       });
 }
 
@@ -115,17 +134,27 @@ absl::StatusOr<pb::RecordTransactionResponse>
 ResourcesHandler::RecordTransaction(const pb::RecordTransactionRequest& r,
                                     const std::string& actor) {
   NCM_RETURN_IF_ERROR(CheckUuid(r.organisation_id(), "organisation_id"));
-  NCM_ASSIGN_OR_RETURN(OrganisationState org,
-                       stakeholders_->LoadOrganisation(r.organisation_id()));
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
                        MakeContext(r.options(), clock_, actor));
+  NCM_RETURN_IF_ERROR(CheckUuid(r.budget_id(), "budget_id"));
   const std::string tx_id =
       services::NewAggregateId(ctx, "transaction", r.budget_id());
   NCM_ASSIGN_OR_RETURN(
-      Outcome o, OnBudget(r, actor, [&](const Loaded<BudgetState>& l,
-                                        const CommandContext&) {
-        return DecideTransaction(l.state, tx_id, r, org);
-      }));
+      Outcome o,
+      (services::Execute<pb::BudgetEvent, BudgetState>(
+          store_, BudgetStream(r.budget_id()), r.budget_id(), ctx,
+          services::ApplyFn(),
+          [&](const Loaded<BudgetState>& l)
+              -> absl::StatusOr<services::Decision<pb::BudgetEvent>> {
+            // The funder, read in this attempt; the append depends on it.
+            NCM_ASSIGN_OR_RETURN(
+                OrganisationState org,
+                stakeholders_->LoadOrganisation(r.organisation_id()));
+            NCM_ASSIGN_OR_RETURN(
+                auto d, Decided(DecideTransaction(l.state, tx_id, r, org)));
+            DependOn(org, &d);
+            return d;
+          })));
   pb::RecordTransactionResponse out;
   services::ToProto(o, out.mutable_result());
   out.set_transaction_id(tx_id);
