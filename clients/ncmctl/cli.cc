@@ -35,6 +35,16 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 
+Command MakeCommand(std::string group, std::string verb, std::string summary,
+                    std::string method) {
+  Command c;
+  c.group = std::move(group);
+  c.verb = std::move(verb);
+  c.summary = std::move(summary);
+  c.method = std::move(method);
+  return c;
+}
+
 void Fail(int code, std::string message) {
   throw Failure{code, std::move(message)};
 }
@@ -140,11 +150,19 @@ std::string EnumChoices(const google::protobuf::EnumDescriptor* e) {
   std::vector<std::string> names;
   for (int i = 0; i < e->value_count(); ++i) {
     if (e->value(i)->number() == 0) continue;
-    names.push_back(absl::AsciiStrToLower(
-        absl::StrReplaceAll(Stripped(e->value(i)), {{"_", "-"}})));
+    names.push_back(EnumValueText(e->value(i)));
   }
   return absl::StrJoin(names, ", ");
 }
+
+}  // namespace
+
+std::string EnumValueText(const google::protobuf::EnumValueDescriptor* v) {
+  if (v->number() == 0) return "";
+  return absl::AsciiStrToLower(absl::StrReplaceAll(Stripped(v), {{"_", "-"}}));
+}
+
+namespace {
 
 bool IsUuid(absl::string_view s) {
   if (s.size() != 36) return false;

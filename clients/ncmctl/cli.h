@@ -94,6 +94,10 @@ struct Command {
   std::string offline_flag;
 };
 
+// A command calling `method` ("" for one with a runner of its own).
+Command MakeCommand(std::string group, std::string verb, std::string summary,
+                    std::string method = "");
+
 // Every command, in help order.
 const std::vector<Command>& Commands();
 
@@ -142,6 +146,9 @@ void PrintJson(Env& env, const google::protobuf::Message& m);
 
 // Text for tables.
 std::string DateText(const google::protobuf::Message& date);  // "2021-03-31"
+// An enum value for people: lower case, '-' for '_', without the enum's
+// own prefix ("ROLE_DATA_PROVIDER" -> "data-provider"); "" for the zero.
+std::string EnumValueText(const google::protobuf::EnumValueDescriptor* v);
 std::string EnumText(const google::protobuf::Message& m, const char* field);
 std::string BasisPoints(int64_t bp);                            // "83.33%"
 std::string TimestampText(const google::protobuf::Message& ts);

@@ -41,17 +41,7 @@ std::string DateText(const Message& m) {
 
 std::string EnumText(const Message& m, const char* field) {
   const auto* f = m.GetDescriptor()->FindFieldByName(field);
-  const auto* v = m.GetReflection()->GetEnum(m, f);
-  if (v->number() == 0) return "";
-  // Values may repeat the enum's prefix ("ROLE_PARTNER" beside
-  // "ROLE_UNSPECIFIED"): drop it.
-  absl::string_view name = v->name();
-  const std::string& zero = v->type()->value(0)->name();
-  const auto cut = zero.rfind("UNSPECIFIED");
-  if (cut != std::string::npos && cut > 0) {
-    absl::ConsumePrefix(&name, zero.substr(0, cut));
-  }
-  return absl::AsciiStrToLower(absl::StrReplaceAll(name, {{"_", "-"}}));
+  return EnumValueText(m.GetReflection()->GetEnum(m, f));
 }
 
 std::string BasisPoints(int64_t bp) {
@@ -68,9 +58,7 @@ std::string TimestampText(const Message& m) {
 namespace {
 
 std::string StatusText(rpb::ResolutionStatus s) {
-  if (s == rpb::RESOLUTION_STATUS_UNSPECIFIED) return "";
-  return absl::AsciiStrToLower(
-      absl::StrReplaceAll(rpb::ResolutionStatus_Name(s), {{"_", "-"}}));
+  return EnumValueText(rpb::ResolutionStatus_descriptor()->FindValueByNumber(s));
 }
 
 std::string Money(int64_t minor, const std::string& currency) {
@@ -506,11 +494,8 @@ std::vector<Command> Build() {
   auto change = [&](std::string group, std::string verb, std::string summary,
                     std::string method, std::string id_field, std::string id_name,
                     std::vector<FlagSpec> flags, std::vector<std::string> ex) {
-    Command cmd;
-    cmd.group = std::move(group);
-    cmd.verb = std::move(verb);
-    cmd.summary = std::move(summary);
-    cmd.method = std::move(method);
+    Command cmd = MakeCommand(std::move(group), std::move(verb),
+                              std::move(summary), std::move(method));
     cmd.positionals = {{std::move(id_field), std::move(id_name)}};
     cmd.flags = std::move(flags);
     cmd.examples = std::move(ex);
@@ -519,11 +504,7 @@ std::vector<Command> Build() {
 
   // ---------------- stakeholders ----------------
   {
-    Command cmd;
-    cmd.group = "stakeholders";
-    cmd.verb = "register";
-    cmd.summary = "Register an organisation";
-    cmd.method = "ncm.stakeholders.v1.Stakeholders/RegisterOrganisation";
+    Command cmd = MakeCommand("stakeholders", "register", "Register an organisation", "ncm.stakeholders.v1.Stakeholders/RegisterOrganisation");
     cmd.flags = {F("name", "profile.name", "full name", true),
                  F("acronym", "profile.acronym", "unique among active ones", true),
                  F("kind", "profile.kind",
@@ -549,11 +530,7 @@ std::vector<Command> Build() {
     add(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "stakeholders";
-    cmd.verb = "amend";
-    cmd.summary = "Change an organisation's profile (only the fields given)";
-    cmd.method = "ncm.stakeholders.v1.Stakeholders/AmendOrganisation";
+    Command cmd = MakeCommand("stakeholders", "amend", "Change an organisation's profile (only the fields given)", "ncm.stakeholders.v1.Stakeholders/AmendOrganisation");
     cmd.positionals = {{"organisation_id", "ORGANISATION"}};
     cmd.flags = {F("name", "profile.name", "full name"),
                  F("acronym", "profile.acronym", "acronym"),
@@ -576,11 +553,7 @@ std::vector<Command> Build() {
     add(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "stakeholders";
-    cmd.verb = "list";
-    cmd.summary = "List organisations (by acronym)";
-    cmd.method = "ncm.stakeholders.v1.Stakeholders/ListOrganisations";
+    Command cmd = MakeCommand("stakeholders", "list", "List organisations (by acronym)", "ncm.stakeholders.v1.Stakeholders/ListOrganisations");
     cmd.flags = {F("kind", "kind", "a kind"), F("level", "level", "a level"),
                  F("county", "county_code", "a county code"),
                  F("thematic-area", "thematic_area", "one thematic area"),
@@ -593,22 +566,14 @@ std::vector<Command> Build() {
     add(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "stakeholders";
-    cmd.verb = "show";
-    cmd.summary = "An organisation with its membership and focal-point history";
-    cmd.method = "ncm.stakeholders.v1.Stakeholders/GetOrganisation";
+    Command cmd = MakeCommand("stakeholders", "show", "An organisation with its membership and focal-point history", "ncm.stakeholders.v1.Stakeholders/GetOrganisation");
     cmd.positionals = {{"organisation_id", "ORGANISATION"}};
     cmd.print = PrintOrganisation;
     cmd.examples = {"ncmctl stakeholders show IOM"};
     add(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "stakeholders";
-    cmd.verb = "focal-points";
-    cmd.summary = "Who were an organisation's focal points on a day";
-    cmd.method = "ncm.stakeholders.v1.Stakeholders/GetFocalPointsAsOf";
+    Command cmd = MakeCommand("stakeholders", "focal-points", "Who were an organisation's focal points on a day", "ncm.stakeholders.v1.Stakeholders/GetFocalPointsAsOf");
     cmd.positionals = {{"organisation_id", "ORGANISATION"}};
     cmd.flags = {F("as-of", "as_of", "the day", true)};
     cmd.print = PrintFocalPoints;
@@ -616,11 +581,7 @@ std::vector<Command> Build() {
     add(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "stakeholders";
-    cmd.verb = "appoint";
-    cmd.summary = "Appoint a focal point (a registered person or a new one)";
-    cmd.method = "ncm.stakeholders.v1.Stakeholders/AppointFocalPoint";
+    Command cmd = MakeCommand("stakeholders", "appoint", "Appoint a focal point (a registered person or a new one)", "ncm.stakeholders.v1.Stakeholders/AppointFocalPoint");
     cmd.positionals = {{"organisation_id", "ORGANISATION"}};
     cmd.flags = {F("person", "person_id", "a registered person's id"),
                  F("name", "new_person.full_name", "a new person's full name"),
@@ -669,22 +630,14 @@ std::vector<Command> Build() {
                          " KRCS --reason \"...\" --on 2021-05-01")});
   }
   {
-    Command cmd;
-    cmd.group = "stakeholders";
-    cmd.verb = "person";
-    cmd.summary = "A person's details (admin and secretariat read them in clear)";
-    cmd.method = "ncm.stakeholders.v1.Stakeholders/GetPerson";
+    Command cmd = MakeCommand("stakeholders", "person", "A person's details (admin and secretariat read them in clear)", "ncm.stakeholders.v1.Stakeholders/GetPerson");
     cmd.positionals = {{"person_id", "PERSON"}};
     cmd.print = PrintPerson;
     cmd.examples = {"ncmctl stakeholders person 0d6f..."};
     add(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "stakeholders";
-    cmd.verb = "attendance";
-    cmd.summary = "Meeting attendance rate per organisation";
-    cmd.method = "ncm.stakeholders.v1.Stakeholders/GetAttendanceRates";
+    Command cmd = MakeCommand("stakeholders", "attendance", "Meeting attendance rate per organisation", "ncm.stakeholders.v1.Stakeholders/GetAttendanceRates");
     cmd.flags = {F("from", "from", "first day"), F("to", "to", "last day"),
                  F("org", "organisation_id", "one organisation")};
     cmd.print = PrintAttendance;
@@ -694,11 +647,7 @@ std::vector<Command> Build() {
 
   // ---------------- meetings ----------------
   {
-    Command cmd;
-    cmd.group = "meetings";
-    cmd.verb = "schedule";
-    cmd.summary = "Schedule a meeting";
-    cmd.method = "ncm.resolutions.v1.Resolutions/ScheduleMeeting";
+    Command cmd = MakeCommand("meetings", "schedule", "Schedule a meeting", "ncm.resolutions.v1.Resolutions/ScheduleMeeting");
     cmd.flags = {F("kind", "details.kind",
                    "quarterly, county-outreach, consultative, workshop", true),
                  F("title", "details.title", "title", true),
@@ -723,11 +672,7 @@ std::vector<Command> Build() {
          "ncm.resolutions.v1.Resolutions/CancelMeeting", "meeting_id", "MEETING",
          {F("reason", "reason", kReason, true)}, {});
   {
-    Command cmd;
-    cmd.group = "meetings";
-    cmd.verb = "show";
-    cmd.summary = "A meeting, its attendance and resolutions";
-    cmd.method = "ncm.resolutions.v1.Resolutions/GetMeeting";
+    Command cmd = MakeCommand("meetings", "show", "A meeting, its attendance and resolutions", "ncm.resolutions.v1.Resolutions/GetMeeting");
     cmd.positionals = {{"meeting_id", "MEETING"}};
     cmd.print = PrintMeeting;
     add(cmd);
@@ -735,11 +680,7 @@ std::vector<Command> Build() {
 
   // ---------------- resolutions ----------------
   {
-    Command cmd;
-    cmd.group = "resolutions";
-    cmd.verb = "adopt";
-    cmd.summary = "Adopt a resolution at a meeting";
-    cmd.method = "ncm.resolutions.v1.Resolutions/AdoptResolution";
+    Command cmd = MakeCommand("resolutions", "adopt", "Adopt a resolution at a meeting", "ncm.resolutions.v1.Resolutions/AdoptResolution");
     cmd.positionals = {{"meeting_id", "MEETING"}};
     cmd.flags = {F("text", "terms.text", "what is resolved", true),
                  F("reference", "terms.reference", "the secretariat's number"),
@@ -846,11 +787,7 @@ std::vector<Command> Build() {
     }
   };
   {
-    Command cmd;
-    cmd.group = "resolutions";
-    cmd.verb = "list";
-    cmd.summary = "List resolutions with filters";
-    cmd.method = "ncm.resolutions.v1.Resolutions/ListResolutions";
+    Command cmd = MakeCommand("resolutions", "list", "List resolutions with filters", "ncm.resolutions.v1.Resolutions/ListResolutions");
     cmd.flags = list_flags;
     cmd.prepare = order;
     cmd.run = Paged<rpb::ListResolutionsResponse, rpb::Resolution>(
@@ -860,11 +797,7 @@ std::vector<Command> Build() {
     add(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "resolutions";
-    cmd.verb = "overdue";
-    cmd.summary = "Resolutions past their due date, by due date";
-    cmd.method = "ncm.resolutions.v1.Resolutions/ListResolutions";
+    Command cmd = MakeCommand("resolutions", "overdue", "Resolutions past their due date, by due date", "ncm.resolutions.v1.Resolutions/ListResolutions");
     cmd.flags = {F("as-of", "as_of", "as of this day (default today)"),
                  F("org", "organisation_id", "lead or supporting organisation")};
     cmd.prepare = [](Env&, const Args&, Message* m) {
@@ -878,11 +811,7 @@ std::vector<Command> Build() {
     add(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "resolutions";
-    cmd.verb = "show";
-    cmd.summary = "A resolution with its status history and progress reports";
-    cmd.method = "ncm.resolutions.v1.Resolutions/GetResolution";
+    Command cmd = MakeCommand("resolutions", "show", "A resolution with its status history and progress reports", "ncm.resolutions.v1.Resolutions/GetResolution");
     cmd.positionals = {{"resolution_id", "RESOLUTION"}};
     cmd.flags = {F("as-of", "as_of", "as it stood on this day")};
     cmd.print = PrintResolution;
@@ -924,22 +853,14 @@ std::vector<Command> Build() {
          {"ncmctl mous delivery 51aa... --dataset border-crossings --period "
           "2021-03 --on 2021-04-12"});
   {
-    Command cmd;
-    cmd.group = "mous";
-    cmd.verb = "show";
-    cmd.summary = "An MOU: parties, datasets, deliveries";
-    cmd.method = "ncm.mous.v1.Mous/GetMou";
+    Command cmd = MakeCommand("mous", "show", "An MOU: parties, datasets, deliveries", "ncm.mous.v1.Mous/GetMou");
     cmd.positionals = {{"mou_id", "MOU"}};
     cmd.flags = {F("as-of", "as_of", "status as of this day")};
     cmd.print = PrintMou;
     add(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "mous";
-    cmd.verb = "compliance";
-    cmd.summary = "Expected, on-time, late and missing deliveries";
-    cmd.method = "ncm.mous.v1.Mous/GetCompliance";
+    Command cmd = MakeCommand("mous", "compliance", "Expected, on-time, late and missing deliveries", "ncm.mous.v1.Mous/GetCompliance");
     cmd.flags = {F("mou", "mou_id", "one MOU"),
                  F("provider", "provider_organisation_id", "one provider"),
                  F("as-of", "as_of", "as of this day (default today)")};
@@ -952,21 +873,13 @@ std::vector<Command> Build() {
   // ---------------- budget and funding ----------------
   for (Command& cmd : BudgetCommands()) add(std::move(cmd));
   {
-    Command cmd;
-    cmd.group = "budget";
-    cmd.verb = "show";
-    cmd.summary = "A budget's lines and totals";
-    cmd.method = "ncm.resources.v1.Resources/GetBudget";
+    Command cmd = MakeCommand("budget", "show", "A budget's lines and totals", "ncm.resources.v1.Resources/GetBudget");
     cmd.positionals = {{"budget_id", "BUDGET"}};
     cmd.print = PrintBudget;
     add(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "funding";
-    cmd.verb = "position";
-    cmd.summary = "Funding position of a fiscal year";
-    cmd.method = "ncm.resources.v1.Resources/GetFundingPosition";
+    Command cmd = MakeCommand("funding", "position", "Funding position of a fiscal year", "ncm.resources.v1.Resources/GetFundingPosition");
     cmd.flags = {F("fy", "fiscal_year", "the year it starts in, e.g. 2020", true)};
     cmd.print = PrintPosition;
     cmd.examples = {"ncmctl funding position --fy 2020"};
@@ -978,11 +891,7 @@ std::vector<Command> Build() {
 
   // ---------------- tokens ----------------
   {
-    Command cmd;
-    cmd.group = "tokens";
-    cmd.verb = "issue";
-    cmd.summary = "Issue a bearer token to a new principal (shown once)";
-    cmd.method = "ncm.access.v1.Access/IssueToken";
+    Command cmd = MakeCommand("tokens", "issue", "Issue a bearer token to a new principal (shown once)", "ncm.access.v1.Access/IssueToken");
     cmd.positionals = {{"principal_id", "PRINCIPAL"}};
     cmd.flags = {F("role", "role",
                    "admin, secretariat, partner, data-provider, auditor, reader",
@@ -1001,11 +910,7 @@ std::vector<Command> Build() {
     add(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "tokens";
-    cmd.verb = "list";
-    cmd.summary = "List principals";
-    cmd.method = "ncm.access.v1.Access/ListPrincipals";
+    Command cmd = MakeCommand("tokens", "list", "List principals", "ncm.access.v1.Access/ListPrincipals");
     cmd.flags = {F("all", "include_revoked", "revoked ones too")};
     cmd.print = PrintPrincipals;
     add(cmd);
@@ -1014,11 +919,7 @@ std::vector<Command> Build() {
          "principal_id", "PRINCIPAL", {F("reason", "reason", kReason, true)},
          {"ncmctl tokens revoke iom-sync --reason \"rotated\""});
   {
-    Command cmd;
-    cmd.group = "tokens";
-    cmd.verb = "bind-certificate";
-    cmd.summary = "A principal for a client certificate subject";
-    cmd.method = "ncm.access.v1.Access/BindCertificate";
+    Command cmd = MakeCommand("tokens", "bind-certificate", "A principal for a client certificate subject", "ncm.access.v1.Access/BindCertificate");
     cmd.positionals = {{"principal_id", "PRINCIPAL"}};
     cmd.flags = {F("subject", "certificate_subject", "subject or common name", true),
                  F("role", "role", "role", true),
@@ -1027,29 +928,17 @@ std::vector<Command> Build() {
     add(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "tokens";
-    cmd.verb = "whoami";
-    cmd.summary = "The principal you call as";
-    cmd.method = "ncm.access.v1.Access/WhoAmI";
+    Command cmd = MakeCommand("tokens", "whoami", "The principal you call as", "ncm.access.v1.Access/WhoAmI");
     cmd.print = PrintPrincipal;
     add(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "readmodels";
-    cmd.verb = "list";
-    cmd.summary = "How far each read model has applied the log";
-    cmd.method = "ncm.readside.v1.ReadModels/ListReadModels";
+    Command cmd = MakeCommand("readmodels", "list", "How far each read model has applied the log", "ncm.readside.v1.ReadModels/ListReadModels");
     cmd.print = PrintReadModels;
     add(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "readmodels";
-    cmd.verb = "rebuild";
-    cmd.summary = "Drop a read model and build it again from the log";
-    cmd.method = "ncm.readside.v1.ReadModels/RebuildReadModel";
+    Command cmd = MakeCommand("readmodels", "rebuild", "Drop a read model and build it again from the log", "ncm.readside.v1.ReadModels/RebuildReadModel");
     cmd.positionals = {{"name", "NAME"}};
     cmd.flags = {F("wait", "", "seconds to wait for the rebuild (default 120)")};
     cmd.run = [](Env& env, const Command& c, const Args& a) {

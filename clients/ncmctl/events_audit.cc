@@ -419,8 +419,8 @@ int Replay(Env& env, const Command&, const Args& a) {
   for (const auto& [stream, s] : states) {
     if (!s.exists) continue;
     t.Row({s.resolution_id, s.terms.reference(),
-           absl::AsciiStrToLower(absl::StrReplaceAll(
-               resolutions::StatusName(s.status), {{"_", "-"}})),
+           EnumValueText(ncm::resolutions::v1::ResolutionStatus_descriptor()
+                             ->FindValueByNumber(s.status)),
            services::FormatDay(s.DueDate()), Acronym(env, s.terms.lead_organisation_id()),
            absl::StrCat(s.PercentComplete(), "%"), absl::StrCat(s.history.size())});
   }
@@ -440,10 +440,7 @@ int Replay(Env& env, const Command&, const Args& a) {
 std::vector<Command> EventCommands() {
   std::vector<Command> out;
   {
-    Command cmd;
-    cmd.group = "events";
-    cmd.verb = "read";
-    cmd.summary = "Read a stream's events";
+    Command cmd = MakeCommand("events", "read", "Read a stream's events");
     cmd.positionals = {{"", "STREAM"}};
     cmd.flags = {FlagSpec{"from-revision", "", "first revision (default 0)", false},
                  FlagSpec{"backward", "", "newest first", false},
@@ -454,10 +451,7 @@ std::vector<Command> EventCommands() {
     out.push_back(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "events";
-    cmd.verb = "tail";
-    cmd.summary = "The latest events, or follow new ones (-f)";
+    Command cmd = MakeCommand("events", "tail", "The latest events, or follow new ones (-f)");
     cmd.flags = {FlagSpec{"prefix", "", "stream prefix, e.g. resolution- (repeatable)", false},
                  FlagSpec{"type", "", "event type (repeatable)", false},
                  FlagSpec{"last", "", "how many (default 20; without -f)", false},
@@ -469,10 +463,7 @@ std::vector<Command> EventCommands() {
     out.push_back(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "audit";
-    cmd.verb = "verify";
-    cmd.summary = "Verify the hash chain, on the server or in an export file";
+    Command cmd = MakeCommand("audit", "verify", "Verify the hash chain, on the server or in an export file");
     cmd.flags = {FlagSpec{"from", "", "first position (default 1)", false},
                  FlagSpec{"to", "", "last position (default the head)", false},
                  FlagSpec{"file", "", "verify this export offline instead", false}};
@@ -484,10 +475,7 @@ std::vector<Command> EventCommands() {
     out.push_back(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "audit";
-    cmd.verb = "export";
-    cmd.summary = "Export the log's records, byte for byte, to a file";
+    Command cmd = MakeCommand("audit", "export", "Export the log's records, byte for byte, to a file");
     cmd.positionals = {{"", "FILE"}};
     cmd.flags = {FlagSpec{"from", "", "first position (default 1)", false},
                  FlagSpec{"to", "", "last position (default the head)", false}};
@@ -499,10 +487,7 @@ std::vector<Command> EventCommands() {
     out.push_back(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "audit";
-    cmd.verb = "replay";
-    cmd.summary = "Every resolution's state at a position or date, from the log alone";
+    Command cmd = MakeCommand("audit", "replay", "Every resolution's state at a position or date, from the log alone");
     cmd.flags = {FlagSpec{"to-position", "", "replay up to this position", false},
                  FlagSpec{"to-date", "", "replay what was recorded by the end of "
                                          "this day (UTC)", false}};

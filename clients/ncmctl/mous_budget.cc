@@ -200,11 +200,7 @@ int Import(Env& env, const Command& cmd, const Args& a) {
 
 Command Funding(const std::string& verb, fpb::TransactionType type,
                 const std::string& summary) {
-  Command cmd;
-  cmd.group = "funding";
-  cmd.verb = verb;
-  cmd.summary = summary;
-  cmd.method = "ncm.resources.v1.Resources/RecordTransaction";
+  Command cmd = MakeCommand("funding", verb, summary, "ncm.resources.v1.Resources/RecordTransaction");
   cmd.positionals = {{"budget_id", "BUDGET"}};
   cmd.flags = {
       FlagSpec{"org", "organisation_id", "funder (or, spending, the spender)", true},
@@ -230,11 +226,7 @@ Command Funding(const std::string& verb, fpb::TransactionType type,
 
 std::vector<Command> MouCommands() {
   std::vector<Command> out;
-  Command draft;
-  draft.group = "mous";
-  draft.verb = "draft";
-  draft.summary = "Draft a data-sharing MOU";
-  draft.method = "ncm.mous.v1.Mous/DraftMou";
+  Command draft = MakeCommand("mous", "draft", "Draft a data-sharing MOU", "ncm.mous.v1.Mous/DraftMou");
   draft.flags = TermFlags();
   draft.prepare = [](Env& env, const Args& a, Message* m) {
     FillTerms(env, a, static_cast<mpb::DraftMouRequest*>(m)->mutable_terms());
@@ -268,11 +260,7 @@ std::vector<Command> MouCommands() {
 std::vector<Command> BudgetCommands() {
   std::vector<Command> out;
   {
-    Command cmd;
-    cmd.group = "budget";
-    cmd.verb = "create";
-    cmd.summary = "Open a budget for a fiscal year and currency";
-    cmd.method = "ncm.resources.v1.Resources/OpenBudget";
+    Command cmd = MakeCommand("budget", "create", "Open a budget for a fiscal year and currency", "ncm.resources.v1.Resources/OpenBudget");
     cmd.flags = {FlagSpec{"title", "title", "title", true},
                  FlagSpec{"fy", "fiscal_year", "the year it starts in", true},
                  FlagSpec{"currency", "currency", "ISO 4217, e.g. KES", true},
@@ -284,11 +272,7 @@ std::vector<Command> BudgetCommands() {
     out.push_back(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "budget";
-    cmd.verb = "add-line";
-    cmd.summary = "Add a budget line (its total is computed)";
-    cmd.method = "ncm.resources.v1.Resources/AddBudgetLine";
+    Command cmd = MakeCommand("budget", "add-line", "Add a budget line (its total is computed)", "ncm.resources.v1.Resources/AddBudgetLine");
     cmd.positionals = {{"budget_id", "BUDGET"}};
     cmd.flags = {FlagSpec{"activity", "activity_code", "activity code, e.g. 1.1", true},
                  FlagSpec{"pillar", "pillar", "default: the activity's first number",
@@ -312,11 +296,7 @@ std::vector<Command> BudgetCommands() {
     out.push_back(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "budget";
-    cmd.verb = "revise-line";
-    cmd.summary = "Revise a line (the original is kept)";
-    cmd.method = "ncm.resources.v1.Resources/ReviseBudgetLine";
+    Command cmd = MakeCommand("budget", "revise-line", "Revise a line (the original is kept)", "ncm.resources.v1.Resources/ReviseBudgetLine");
     cmd.positionals = {{"budget_id", "BUDGET"}, {"line_id", "LINE"}};
     cmd.flags = FigureFlags();
     cmd.flags.push_back(FlagSpec{"reason", "reason", "why", true});
@@ -327,10 +307,7 @@ std::vector<Command> BudgetCommands() {
     out.push_back(cmd);
   }
   {
-    Command cmd;
-    cmd.group = "budget";
-    cmd.verb = "import";
-    cmd.summary = "Load budget lines and declared totals from a CSV sheet";
+    Command cmd = MakeCommand("budget", "import", "Load budget lines and declared totals from a CSV sheet");
     cmd.positionals = {{"", "BUDGET"}, {"", "FILE.csv"}};
     cmd.more =
         "The sheet's format is that of services/resources/data/ncm-budget-2020.csv."

@@ -158,10 +158,7 @@ std::string ReportHtml(Env& env, const rpb::ImplementationReportResponse& by_org
 }
 
 Command ReportCommand() {
-  Command cmd;
-  cmd.group = "reports";
-  cmd.verb = "implementation";
-  cmd.summary = "The status implementation report as of a day";
+  Command cmd = MakeCommand("reports", "implementation", "The status implementation report as of a day");
   cmd.flags = {
       FlagSpec{"as-of", "", "the day (default today)", false},
       FlagSpec{"by", "", "org (default), sp, pillar, meeting or quarter", false},

@@ -372,6 +372,11 @@ grpc::ServerUnaryReactor* EventStoreService::Serve(
       ctx, request, response,
       [this, method, fn, a = std::move(*a)](const Req& req, Resp* resp,
                                             Done done) {
+        if (absl::Status standing = gate_->CheckStanding(a.principal);
+            !standing.ok()) {
+          gate_->LogRefusal(a.principal, method, standing);
+          return done(standing);
+        }
         if (a.scoped) {
           absl::Status s = CheckScope(req);
           if (!s.ok()) {
@@ -528,6 +533,11 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::Subscribe(
   pb::SubscribeRequest parsed;
   absl::Status valid = ParseRequest(*raw_request, &parsed);
   if (!valid.ok()) return refuse(valid);
+  if (absl::Status standing = gate_->CheckStanding(admitted->principal);
+      !standing.ok()) {
+    gate_->LogRefusal(admitted->principal, kMethod, standing);
+    return refuse(standing);
+  }
   if (admitted->scoped) {
     absl::Status in_scope = CheckScope(parsed);
     if (!in_scope.ok()) {

@@ -21,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "record_codec.h"
+#include "testing/ncmd_process.h"
 #include "testing/temp_dir.h"
 
 namespace ncm {
@@ -29,12 +30,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::ncm::testing::ReadFile;
 
 struct Result {
   int code = -1;
@@ -45,34 +41,10 @@ class NcmctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
     data_ = dir_.Sub("db");
-    const std::string log = dir_.Sub("ncmd.log");
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 2);
-      dup2(fd, 1);
-      const std::string d = "--data_dir=" + data_;
-      execl(NCMD_PATH, NCMD_PATH, d.c_str(), "--listen=127.0.0.1:0",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 500 && address_.empty(); ++i) {
-      std::string text = ReadFile(log);
-      auto at = text.find("address=");
-      if (at != std::string::npos) {
-        address_ = text.substr(at + 8, text.find(' ', at) - at - 8);
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    }
-    ASSERT_FALSE(address_.empty()) << ReadFile(log);
+    ASSERT_TRUE(ncmd_.Start()) << ncmd_.log();
+    address_ = ncmd_.address();
   }
-  void TearDown() override {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
+  void TearDown() override { ncmd_.Terminate(absl::Seconds(15)); }
 
   // Runs ncmctl with `args` against the server, as its admin unless
   // `token` is given.
@@ -131,8 +103,8 @@ class NcmctlTest : public ::testing::Test {
   }
 
   ::ncm::testing::TempDir dir_;
+  ::ncm::testing::Ncmd ncmd_{dir_.Sub("db"), dir_.Sub("ncmd.log")};
   std::string data_, address_;
-  pid_t pid_ = -1;
 };
 
 TEST_F(NcmctlTest, AQuarterOfTheSecretariatsWork) {

@@ -72,15 +72,16 @@ absl::StatusOr<services::Admission> AccessGate::Admit(
     Log(p->id, method, ctx->peer(), refused);
     return refused;
   }
-  if (absl::Status acting = registry_->CheckActing(*p); !acting.ok()) {
-    Log(p->id, method, ctx->peer(), acting);
-    return acting;
-  }
   services::Admission a;
   a.scoped = access == Access::kOwn;
   a.clear_personal_data = ReadsPersonalData(p->role);
   a.principal = std::move(*p);
   return a;
+}
+
+absl::Status AccessGate::CheckStanding(
+    const services::Principal& principal) const {
+  return registry_->CheckActing(principal);
 }
 
 void AccessGate::LogRefusal(const services::Principal& principal,

@@ -35,22 +35,6 @@ absl::StatusOr<Outcome> MousHandler::OnMou(const Req& r,
       [&](const Loaded<MouState>& l) { return Decided(decide(l, ctx)); });
 }
 
-namespace {
-
-// Makes a decision's append depend on the organisations it read.
-void DependOn(const Organisations& orgs,
-              services::Decision<pb::MouEvent>* d) {
-  if (d->events.empty()) return;
-  for (const auto& [id, o] : orgs) {
-    if (o.exists) {
-      d->others.push_back(services::StreamCheck(
-          stakeholders::OrganisationStream(id), o.revision));
-    }
-  }
-}
-
-}  // namespace
-
 absl::StatusOr<Organisations> MousHandler::PartiesOf(const pb::MouTerms& t) {
   Organisations orgs;
   for (int i = 0; i < t.parties_size(); ++i) {
@@ -77,7 +61,7 @@ absl::StatusOr<Outcome> MousHandler::DraftMou(const pb::DraftMouRequest& r,
         NCM_ASSIGN_OR_RETURN(Organisations orgs, PartiesOf(r.terms()));
         NCM_ASSIGN_OR_RETURN(auto d,
                              Decided(DecideDraft(l.state, id, r.terms(), orgs)));
-        DependOn(orgs, &d);
+        for (const auto& [org, o] : orgs) stakeholders::DependOn(o, &d);
         return d;
       });
 }
@@ -94,7 +78,7 @@ absl::StatusOr<Outcome> MousHandler::AmendMou(const pb::AmendMouRequest& r,
         NCM_ASSIGN_OR_RETURN(Organisations orgs, PartiesOf(r.terms()));
         NCM_ASSIGN_OR_RETURN(
             auto d, Decided(DecideAmend(l.state, r.terms(), orgs, r.note())));
-        DependOn(orgs, &d);
+        for (const auto& [org, o] : orgs) stakeholders::DependOn(o, &d);
         return d;
       });
 }

@@ -114,10 +114,7 @@ absl::StatusOr<Outcome> ResolutionsHandler::RecordAttendance(
             auto d, Decided(DecideRecordAttendance(l.state, org, r.person_id(),
                                                    person ? &*person : nullptr,
                                                    today)));
-        if (!d.events.empty() && org.exists) {
-          d.others.push_back(services::StreamCheck(
-              stakeholders::OrganisationStream(org.organisation_id), org.revision));
-        }
+        stakeholders::DependOn(org, &d);
         return d;
       });
 }
@@ -184,10 +181,7 @@ absl::StatusOr<Outcome> ResolutionsHandler::AdoptResolution(
             MeetingEvents m,
             DecideRecordAdoption(meeting.state, id, ctx.occurred_on));
         d.others.push_back(StreamWriteOf(meeting_stream, meeting.revision, m));
-        for (const auto& [org, o] : orgs) {
-          d.others.push_back(services::StreamCheck(
-              stakeholders::OrganisationStream(org), o.revision));
-        }
+        for (const auto& [org, o] : orgs) stakeholders::DependOn(o, &d);
         return d;
       });
 }
@@ -324,10 +318,7 @@ absl::StatusOr<Outcome> ResolutionsHandler::ReassignLead(
             Decided(DecideReassignLead(l.state, lead,
                                        r.keep_previous_as_supporting(),
                                        r.reason(), ctx.occurred_on)));
-        if (!d.events.empty()) {
-          d.others.push_back(services::StreamCheck(
-              stakeholders::OrganisationStream(lead.organisation_id), lead.revision));
-        }
+        stakeholders::DependOn(lead, &d);
         return d;
       });
 }

@@ -36,19 +36,6 @@ absl::StatusOr<Loaded<BudgetState>> ResourcesHandler::LoadBudget(
                                                       id);
 }
 
-namespace {
-
-// Makes a decision's append depend on the organisation it read.
-void DependOn(const OrganisationState& o,
-              services::Decision<pb::BudgetEvent>* d) {
-  if (!d->events.empty() && o.exists) {
-    d->others.push_back(services::StreamCheck(
-        stakeholders::OrganisationStream(o.organisation_id), o.revision));
-  }
-}
-
-}  // namespace
-
 template <typename Req>
 absl::StatusOr<Outcome> ResourcesHandler::OnBudget(const Req& r,
                                                    const std::string& actor,
@@ -80,7 +67,7 @@ absl::StatusOr<Outcome> ResourcesHandler::OpenBudget(
             stakeholders_->LoadOrganisation(r.owner_organisation_id()));
         NCM_ASSIGN_OR_RETURN(auto d,
                              Decided(DecideOpen(l.state, id, r, owner)));
-        DependOn(owner, &d);
+        stakeholders::DependOn(owner, &d);
         return d;
       });
 }
@@ -152,7 +139,7 @@ ResourcesHandler::RecordTransaction(const pb::RecordTransactionRequest& r,
                 stakeholders_->LoadOrganisation(r.organisation_id()));
             NCM_ASSIGN_OR_RETURN(
                 auto d, Decided(DecideTransaction(l.state, tx_id, r, org)));
-            DependOn(org, &d);
+            stakeholders::DependOn(org, &d);
             return d;
           })));
   pb::RecordTransactionResponse out;

@@ -21,6 +21,8 @@ class AccessGate final : public services::Gate {
 
   absl::StatusOr<services::Admission> Admit(
       grpc::ServerContextBase* ctx, absl::string_view method) const override;
+  absl::Status CheckStanding(
+      const services::Principal& principal) const override;
   void LogRefusal(const services::Principal& principal,
                   absl::string_view method,
                   const absl::Status& status) const override;

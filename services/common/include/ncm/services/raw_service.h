@@ -132,7 +132,12 @@ class RawService : public grpc::Service {
   absl::Status Serve(const std::string& method, const Admission& a,
                      const Handler<Req, Resp>& fn, const ScopeCheck<Req>& scope,
                      const Req& req, Resp* resp) const {
-    absl::Status s = CheckFieldLimits(req);
+    absl::Status s = gate_->CheckStanding(a.principal);
+    if (!s.ok()) {
+      gate_->LogRefusal(a.principal, method, s);
+      return s;
+    }
+    s = CheckFieldLimits(req);
     if (!s.ok()) return s;
     if (a.scoped) {
       s = scope ? scope(a.principal, req)

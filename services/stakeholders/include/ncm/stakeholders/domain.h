@@ -59,6 +59,17 @@ struct OrganisationState {
 void Apply(const pb::OrganisationEvent& e, const EventMeta& m,
            OrganisationState* s);
 
+// Makes another aggregate's decision depend on an organisation as it was
+// read (LoadOrganisation): should the organisation change before the
+// append, the append conflicts and the command is decided again. Nothing
+// for a decision without events or an organisation that does not exist.
+template <typename W>
+void DependOn(const OrganisationState& o, services::Decision<W>* d) {
+  if (d->events.empty() || !o.exists) return;
+  d->others.push_back(services::StreamCheck(
+      OrganisationStream(o.organisation_id), o.revision));
+}
+
 struct PersonState {
   bool exists = false;
   std::string person_id;
