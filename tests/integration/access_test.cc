@@ -28,6 +28,7 @@
 #include "ncm/resources/v1/resources.grpc.pb.h"
 #include "ncm/stakeholders/v1/stakeholders.grpc.pb.h"
 #include "testing/loopback_server.h"
+#include "testing/read_file.h"
 #include "testing/temp_dir.h"
 
 namespace ncm {
@@ -48,10 +49,7 @@ constexpr const char* kRoleColumns[] = {"admin",   "secretariat",
 
 // The README's access table: "Service/Method" -> one cell per role.
 std::map<std::string, std::vector<std::string>> ReadmeTable() {
-  std::ifstream in(NCM_README);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  const std::string text = ::ncm::testing::ReadFile(NCM_README);
   std::map<std::string, std::vector<std::string>> out;
   auto at = text.find("<!-- access-table");
   EXPECT_NE(at, std::string::npos) << "README.md has no access table";

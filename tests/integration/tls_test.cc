@@ -14,6 +14,7 @@
 #include "ncm/ncmd/server.h"
 #include "ncm/access/v1/access.grpc.pb.h"
 #include "ncm/stakeholders/v1/stakeholders.grpc.pb.h"
+#include "testing/read_file.h"
 #include "testing/temp_dir.h"
 
 namespace ncm {
@@ -22,13 +23,6 @@ namespace {
 namespace spb = ::ncm::stakeholders::v1;
 namespace apb = ::ncm::access::v1;
 using ::testing::HasSubstr;
-
-std::string Read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 class TlsTest : public ::testing::Test {
  protected:
@@ -55,7 +49,7 @@ class TlsTest : public ::testing::Test {
     if (mutual) o.tls.client_ca_file = certs_->path() + "/ca.pem";
     auto s = ncmd::StartServer(o);
     EXPECT_TRUE(s.ok()) << s.status();
-    if (s.ok()) token_ = Read((*s)->admin_token_file());
+    if (s.ok()) token_ = ::ncm::testing::ReadFile((*s)->admin_token_file());
     if (!token_.empty() && token_.back() == '\n') token_.pop_back();
     return s.ok() ? std::move(*s) : nullptr;
   }
@@ -85,10 +79,10 @@ class TlsTest : public ::testing::Test {
   static std::shared_ptr<grpc::ChannelCredentials> Trusting(
       const ::ncm::testing::TempDir& ca, const std::string& client = "") {
     grpc::SslCredentialsOptions o;
-    o.pem_root_certs = Read(ca.path() + "/ca.pem");
+    o.pem_root_certs = ::ncm::testing::ReadFile(ca.path() + "/ca.pem");
     if (!client.empty()) {
-      o.pem_cert_chain = Read(ca.path() + "/" + client + ".pem");
-      o.pem_private_key = Read(ca.path() + "/" + client + ".key");
+      o.pem_cert_chain = ::ncm::testing::ReadFile(ca.path() + "/" + client + ".pem");
+      o.pem_private_key = ::ncm::testing::ReadFile(ca.path() + "/" + client + ".key");
     }
     return grpc::SslCredentials(o);
   }
@@ -126,9 +120,9 @@ TEST_F(TlsTest, MutualTlsWantsAClientCertificateFromTheCa) {
             grpc::StatusCode::UNAVAILABLE);
   // A client certificate from another CA is refused.
   grpc::SslCredentialsOptions o;
-  o.pem_root_certs = Read(certs_->path() + "/ca.pem");
-  o.pem_cert_chain = Read(other_->path() + "/secretariat.pem");
-  o.pem_private_key = Read(other_->path() + "/secretariat.key");
+  o.pem_root_certs = ::ncm::testing::ReadFile(certs_->path() + "/ca.pem");
+  o.pem_cert_chain = ::ncm::testing::ReadFile(other_->path() + "/secretariat.pem");
+  o.pem_private_key = ::ncm::testing::ReadFile(other_->path() + "/secretariat.key");
   EXPECT_EQ(Probe(server->address(), grpc::SslCredentials(o), token_).error_code(),
             grpc::StatusCode::UNAVAILABLE);
   server->Shutdown(absl::Seconds(5));

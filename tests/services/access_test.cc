@@ -20,6 +20,7 @@
 #include "ncm/services/gate.h"
 #include "ncm/services/limits.h"
 #include "ncm/stakeholders/v1/stakeholders.pb.h"
+#include "testing/read_file.h"
 #include "testing/status_matchers.h"
 
 namespace ncm::access {
@@ -221,11 +222,8 @@ TEST_F(RegistryTest, ReservedIdsAreRefused) {
 
 // The README's access table is the policy the server applies.
 TEST(AccessTableTest, TheReadmeShowsThePolicy) {
-  std::ifstream in(NCM_README);
-  std::stringstream ss;
-  ss << in.rdbuf();
   const std::string table = AccessTableMarkdown();
-  EXPECT_NE(ss.str().find(table), std::string::npos)
+  EXPECT_NE(::ncm::testing::ReadFile(NCM_README).find(table), std::string::npos)
       << "README.md must hold this table (the policy in "
          "services/access/src/policy.cc):\n"
       << table;

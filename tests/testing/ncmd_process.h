@@ -17,16 +17,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "clients/common/connect.h"
+#include "testing/read_file.h"
 
 namespace ncm::testing {
-
-// The whole file ("" when it cannot be read).
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // One ncmd child process on a free loopback port, its log in a file.
 // REQUIRES: the test binary defines NCMD_PATH, the ncmd binary's path.
