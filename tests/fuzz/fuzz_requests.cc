@@ -133,6 +133,7 @@ struct Entry {
 template <typename Req>
 bool Parse(const uint8_t* data, size_t size, Req* r) {
   return r->ParseFromArray(data, static_cast<int>(size)) &&
+         ncm::services::CheckKnownFields(*r).ok() &&
          ncm::services::CheckFieldLimits(*r).ok();
 }
 

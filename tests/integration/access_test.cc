@@ -28,6 +28,7 @@
 #include "ncm/resources/v1/resources.grpc.pb.h"
 #include "ncm/stakeholders/v1/stakeholders.grpc.pb.h"
 #include "testing/loopback_server.h"
+#include "testing/raw_call.h"
 #include "testing/read_file.h"
 #include "testing/temp_dir.h"
 
@@ -139,30 +140,7 @@ std::vector<std::string> ListServices(grpc::Channel* channel) {
 // does not matter here).
 grpc::Status CallEmpty(grpc::Channel* channel,
                        const google::protobuf::MethodDescriptor* m) {
-  const std::string name =
-      absl::StrCat("/", m->service()->full_name(), "/", m->name());
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::Slice empty("");
-  grpc::ByteBuffer request(&empty, 1), response;
-  if (m->server_streaming()) {
-    std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
-        grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
-            channel,
-            grpc::internal::RpcMethod(
-                name.c_str(), grpc::internal::RpcMethod::SERVER_STREAMING),
-            &ctx, request));
-    const bool got = reader->Read(&response);
-    if (!got) return reader->Finish();
-    ctx.TryCancel();
-    reader->Finish().IgnoreError();
-    return grpc::Status::OK;
-  }
-  return grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
-      channel,
-      grpc::internal::RpcMethod(name.c_str(),
-                                grpc::internal::RpcMethod::NORMAL_RPC),
-      &ctx, request, &response);
+  return ::ncm::testing::CallRaw(channel, m, "");
 }
 
 class AccessTest : public ::testing::Test {

@@ -6,6 +6,7 @@
 #include "ncm/services/ids.h"
 #include "ncm/services/personal_data.h"
 #include "ncm/stakeholders/v1/events.pb.h"
+#include "ncm/stakeholders/v1/stakeholders.pb.h"
 #include "testing/status_matchers.h"
 
 namespace ncm::services {
@@ -39,26 +40,48 @@ TEST(ContextTest, DatesDefaultToTodayInTheServerZoneAndNeverLieAhead) {
                            absl::UTCTimeZone());
   };
   clock.zone = absl::FixedTimeZone(3 * 3600);
-  ncm::common::v1::CommandOptions o;
-  auto ctx = MakeContext(o, clock, "actor-1");
+  ncm::stakeholders::v1::MembershipChangeRequest req;
+  ncm::common::v1::CommandOptions& o = *req.mutable_options();
+  auto ctx = MakeContext(req, "SuspendMembership", clock, "actor-1");
   ASSERT_THAT(ctx, IsOk());
   EXPECT_EQ(ctx->occurred_on, absl::CivilDay(2021, 7, 1));
   EXPECT_EQ(ctx->actor, "actor-1");
   *o.mutable_occurred_on() = ToProto(absl::CivilDay(2021, 7, 2));
-  EXPECT_THAT(MakeContext(o, clock, ""),
+  EXPECT_THAT(MakeContext(req, "SuspendMembership", clock, ""),
               StatusIs(Code::kInvalidArgument, HasSubstr("in the future")));
   *o.mutable_occurred_on() = ToProto(absl::CivilDay(2019, 2, 28));
-  EXPECT_THAT(MakeContext(o, clock, ""), IsOk());
+  EXPECT_THAT(MakeContext(req, "SuspendMembership", clock, ""), IsOk());
   o.mutable_occurred_on()->set_day(29);
-  EXPECT_THAT(MakeContext(o, clock, ""),
+  EXPECT_THAT(MakeContext(req, "SuspendMembership", clock, ""),
               StatusIs(Code::kInvalidArgument, HasSubstr("2019-02-29")));
   o.mutable_occurred_on()->set_month(13);
-  EXPECT_THAT(MakeContext(o, clock, ""),
+  EXPECT_THAT(MakeContext(req, "SuspendMembership", clock, ""),
               StatusIs(Code::kInvalidArgument, HasSubstr("month 1-12")));
   o.clear_occurred_on();
   o.set_command_id(std::string(129, 'a'));
-  EXPECT_THAT(MakeContext(o, clock, ""),
+  EXPECT_THAT(MakeContext(req, "SuspendMembership", clock, ""),
               StatusIs(Code::kInvalidArgument, HasSubstr("128")));
+}
+
+TEST(ContextTest, TheDigestNamesTheMethodAndTheRequest) {
+  Clock clock;
+  ncm::stakeholders::v1::MembershipChangeRequest req;
+  req.set_organisation_id("7d1e5b48-2f55-4c3a-9a53-0c1b2a3d4e5f");
+  req.mutable_options()->set_command_id("c-1");
+  auto a = MakeContext(req, "SuspendMembership", clock, "");
+  ASSERT_THAT(a, IsOk());
+  EXPECT_EQ(a->actor, eventstore::kAnonymousActor);
+  EXPECT_THAT(a->digest, ::testing::StartsWith("sha256:"));
+  EXPECT_EQ(a->digest.size(), 7u + 64u);
+  EXPECT_EQ(a->digest, CommandDigest("SuspendMembership", req));
+  // Another method with the same request, or another request, differs.
+  EXPECT_NE(a->digest, CommandDigest("WithdrawMembership", req));
+  ncm::stakeholders::v1::MembershipChangeRequest other = req;
+  other.set_reason("x");
+  EXPECT_NE(a->digest, CommandDigest("SuspendMembership", other));
+  // A lambda's name is no method.
+  EXPECT_THAT(MakeContext(req, "operator()", clock, ""),
+              StatusIs(Code::kInternal));
 }
 
 TEST(EventCodecTest, EventsRoundTripThroughTheirWrapper) {

@@ -225,5 +225,120 @@ TEST_F(ResourcesHandlerTest, ConcurrentFlowsOnOneBudgetAllCount) {
   EXPECT_GE(ok.load(), 4);
 }
 
+TEST_F(ResourcesHandlerTest, CommandIdsAreThePrincipalsOwnAndNameOneCommand) {
+  // A partner records a pledge under the id the secretariat's import will
+  // use for a budget line.
+  pb::RecordTransactionRequest squat;
+  squat.set_budget_id(budget_);
+  squat.set_type(pb::INCOMING_PLEDGE);
+  squat.set_organisation_id(giz_);
+  squat.mutable_amount()->set_minor_units(1);
+  squat.mutable_amount()->set_currency("KES");
+  *squat.mutable_value_date() = services::ToProto(absl::CivilDay(2020, 8, 1));
+  squat.mutable_options()->set_command_id("budget-line-1");
+  ASSERT_THAT(h_.RecordTransaction(squat, "giz-system"), IsOk());
+
+  pb::AddBudgetLineRequest line;
+  line.set_budget_id(budget_);
+  line.set_activity_code("1.1");
+  line.set_pillar(1);
+  line.set_description("Stakeholder mapping");
+  line.mutable_figures()->set_unit_cost_minor(Kes(1000));
+  line.mutable_figures()->set_quantity(2);
+  line.mutable_figures()->set_days(1);
+  line.mutable_options()->set_command_id("budget-line-1");
+  auto first = h_.AddBudgetLine(line, "secretariat");
+  ASSERT_THAT(first, IsOk());
+  EXPECT_FALSE(first->result().replayed());
+  EXPECT_EQ(Get().lines_size(), 1);
+  // The same request again is a replay; another one under the id is not.
+  auto again = h_.AddBudgetLine(line, "secretariat");
+  ASSERT_THAT(again, IsOk());
+  EXPECT_TRUE(again->result().replayed());
+  EXPECT_EQ(again->line_id(), first->line_id());
+  const uint64_t head = store_->HeadPosition();
+  pb::AddBudgetLineRequest other = line;
+  other.mutable_figures()->set_quantity(3);
+  EXPECT_THAT(h_.AddBudgetLine(other, "secretariat"),
+              StatusIs(Code::kAlreadyExists, HasSubstr("budget-line-1")));
+  // Another method with the same id on the same budget, and the same id
+  // on another aggregate, are other commands too.
+  pb::ReviseBudgetLineRequest revise;
+  revise.set_budget_id(budget_);
+  revise.set_line_id(first->line_id());
+  *revise.mutable_figures() = line.figures();
+  revise.mutable_figures()->set_quantity(4);
+  revise.mutable_options()->set_command_id("budget-line-1");
+  EXPECT_THAT(h_.ReviseBudgetLine(revise, "secretariat"),
+              StatusIs(Code::kAlreadyExists, HasSubstr("budget-line-1")));
+  pb::OpenBudgetRequest open;
+  open.set_title("2021");
+  open.set_fiscal_year(2021);
+  open.set_currency("KES");
+  open.set_owner_organisation_id(ncm_);
+  open.mutable_options()->set_command_id("budget-line-1");
+  EXPECT_THAT(h_.OpenBudget(open, "secretariat"),
+              StatusIs(Code::kAlreadyExists, HasSubstr("budget-line-1")));
+  EXPECT_EQ(store_->HeadPosition(), head);
+  EXPECT_EQ(Get().lines_size(), 1);
+  EXPECT_EQ(Get().transactions_size(), 1);
+}
+
+TEST_F(ResourcesHandlerTest, OpenBudgetUnderAUsedCommandIdWritesNoSecondBudget) {
+  pb::OpenBudgetRequest open;
+  open.set_title("2021");
+  open.set_fiscal_year(2021);
+  open.set_currency("KES");
+  open.set_owner_organisation_id(ncm_);
+  open.mutable_options()->set_command_id("open");
+  auto a = h_.OpenBudget(open, "secretariat");
+  ASSERT_THAT(a, IsOk());
+  const uint64_t head = store_->HeadPosition();
+  open.set_fiscal_year(2022);
+  EXPECT_THAT(h_.OpenBudget(open, "secretariat"),
+              StatusIs(Code::kAlreadyExists, HasSubstr("\"open\"")));
+  EXPECT_EQ(store_->HeadPosition(), head);
+}
+
+TEST_F(ResourcesHandlerTest, RacingCallsUnderOneCommandIdHaveOneOutcome) {
+  for (bool same : {true, false}) {
+    std::atomic<int> recorded{0}, replayed{0}, refused{0}, other{0};
+    std::vector<std::thread> threads;
+    const std::string id = same ? "race-same" : "race-other";
+    for (int i = 0; i < 8; ++i) {
+      threads.emplace_back([&, i] {
+        pb::RecordTransactionRequest t;
+        t.set_budget_id(budget_);
+        t.set_type(pb::INCOMING_FUNDS);
+        t.set_organisation_id(giz_);
+        t.mutable_amount()->set_minor_units(Kes(same ? 500 : 500 + i));
+        t.mutable_amount()->set_currency("KES");
+        *t.mutable_value_date() =
+            services::ToProto(absl::CivilDay(2020, 10, 1));
+        t.mutable_options()->set_command_id(id);
+        auto r = h_.RecordTransaction(t, "secretariat");
+        if (r.ok()) {
+          (r->result().replayed() ? replayed : recorded).fetch_add(1);
+        } else if (r.status().code() == Code::kAlreadyExists) {
+          refused.fetch_add(1);
+        } else {
+          other.fetch_add(1);
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(recorded.load(), 1) << id;
+    EXPECT_EQ(other.load(), 0) << id;
+    if (same) {
+      EXPECT_EQ(replayed.load(), 7);
+    } else {
+      // The one that won, then its own content's twin if any: all other
+      // amounts differ, so every other call is refused.
+      EXPECT_EQ(refused.load(), 7);
+    }
+  }
+  EXPECT_EQ(Get().transactions_size(), 2);
+}
+
 }  // namespace
 }  // namespace ncm::resources

@@ -1,15 +1,60 @@
 #include "ncm/services/command.h"
 
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "ncm/services/ids.h"
 
 namespace ncm::services {
 
 namespace pbc = ::ncm::common::v1;
 
-absl::StatusOr<CommandContext> MakeContext(const pbc::CommandOptions& options,
-                                           const Clock& clock,
-                                           std::string actor) {
+std::string CommandDigest(absl::string_view method,
+                          const google::protobuf::Message& request) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream out(&raw);
+    out.SetSerializationDeterministic(true);
+    request.SerializeToCodedStream(&out);
+  }
+  const std::string type = request.GetDescriptor()->full_name();
+  return absl::StrCat("sha256:",
+                      HexSha256({"ncm.command.v1", method, type, bytes}));
+}
+
+std::string CommandKey(absl::string_view actor, absl::string_view command_id) {
+  // Principal ids and command ids are printable ASCII: a NUL separates.
+  return absl::StrCat(actor, std::string(1, '\0'), command_id);
+}
+
+absl::Status CommandIdReused(const CommandContext& ctx,
+                             absl::string_view where) {
+  return absl::AlreadyExistsError(absl::StrCat(
+      "command id \"", ctx.command_id,
+      "\" was already used by this principal for another command (recorded on ",
+      where,
+      "); a retry must repeat the same request unchanged: give a new command "
+      "a new command id"));
+}
+
+absl::StatusOr<CommandContext> MakeContext(
+    const google::protobuf::Message& request, absl::string_view method,
+    const Clock& clock, std::string actor) {
+  const google::protobuf::FieldDescriptor* f =
+      request.GetDescriptor()->FindFieldByName("options");
+  if (f == nullptr || f->message_type() != pbc::CommandOptions::descriptor()) {
+    return absl::InternalError(absl::StrCat(
+        request.GetDescriptor()->full_name(), " has no command options"));
+  }
+  const auto& options = static_cast<const pbc::CommandOptions&>(
+      request.GetReflection()->GetMessage(request, f));
+  if (method.empty() || method == "operator()") {
+    return absl::InternalError(
+        absl::StrCat("a command of ", request.GetDescriptor()->full_name(),
+                     " was given no method name"));
+  }
   CommandContext ctx;
+  ctx.digest = CommandDigest(method, request);
   NCM_RETURN_IF_ERROR(
       CheckCommandId(options.command_id(), "options.command_id"));
   NCM_RETURN_IF_ERROR(
@@ -29,7 +74,9 @@ absl::StatusOr<CommandContext> MakeContext(const pbc::CommandOptions& options,
   } else {
     ctx.occurred_on = today;
   }
-  ctx.actor = std::move(actor);
+  // The store records an empty actor as anonymous: the command's key must
+  // name the actor as recorded.
+  ctx.actor = actor.empty() ? std::string(es::kAnonymousActor) : std::move(actor);
   return ctx;
 }
 
@@ -88,6 +135,9 @@ absl::Status DecodeEvent(const es::RecordedEvent& e,
           "the ", e.event_type, " event at position ", e.position,
           " does not parse"));
     }
+    // Fields this server does not define (recorded before requests were
+    // held to known fields) are not shown again.
+    m->DiscardUnknownFields();
     return absl::OkStatus();
   }
   return absl::DataLossError(absl::StrCat(
@@ -119,30 +169,46 @@ absl::StatusOr<std::vector<es::RecordedEvent>> ReadWholeStream(
 
 std::string NewAggregateId(const CommandContext& ctx, absl::string_view kind,
                            absl::string_view scope) {
-  return ctx.command_id.empty() ? NewUuid()
-                                : DeriveUuid({kind, scope, ctx.command_id});
+  return ctx.command_id.empty()
+             ? NewUuid()
+             : DeriveUuid({kind, scope, ctx.actor, ctx.command_id});
 }
 
 void StampEvents(const CommandContext& ctx, es::AppendRequest* request) {
   const absl::Time occurred = DayToTime(ctx.occurred_on);
+  // With a command id, the n-th event of the command has an id of the
+  // principal's command id and n alone, whatever its stream: another
+  // command under the same id, on any stream, proposes an event id already
+  // recorded with other content, and the store refuses it.
+  size_t n = 0;
   for (es::StreamWrite& w : request->streams) {
-    for (size_t i = 0; i < w.events.size(); ++i) {
-      es::ProposedEvent& e = w.events[i];
+    for (es::ProposedEvent& e : w.events) {
       e.event_id = ctx.command_id.empty()
                        ? NewUuid()
-                       : DeriveUuid({"event", w.stream_id, ctx.command_id,
-                                     absl::StrCat(i)});
+                       : DeriveUuid({"event", ctx.actor, ctx.command_id,
+                                     absl::StrCat(n)});
+      ++n;
       e.occurred_at = occurred;
       e.command_id = ctx.command_id;
       e.correlation_id = ctx.correlation_id;
+      e.causation_id = ctx.digest;
     }
   }
 }
 
-absl::StatusOr<Outcome> AppendDecision(es::EventStore* store,
+absl::StatusOr<Outcome> AppendDecision(const CommandContext& ctx,
+                                       es::EventStore* store,
                                        const std::string& aggregate_id,
                                        es::AppendRequest request) {
-  NCM_ASSIGN_OR_RETURN(es::AppendResult r, store->Append(std::move(request)));
+  absl::StatusOr<es::AppendResult> appended = store->Append(std::move(request));
+  if (!appended.ok() &&
+      appended.status().code() == absl::StatusCode::kAlreadyExists &&
+      !ctx.command_id.empty()) {
+    // The command's event ids are taken: the principal used the command id
+    // for another command, recorded elsewhere.
+    return CommandIdReused(ctx, appended.status().message());
+  }
+  NCM_ASSIGN_OR_RETURN(es::AppendResult r, std::move(appended));
   Outcome o;
   o.aggregate_id = aggregate_id;
   o.replayed = r.idempotent_replay;

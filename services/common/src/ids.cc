@@ -36,7 +36,10 @@ std::string NewUuid() {
   return Format(b);
 }
 
-std::string DeriveUuid(std::initializer_list<absl::string_view> parts) {
+namespace {
+
+std::array<unsigned char, 32> Digest(
+    std::initializer_list<absl::string_view> parts) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
   for (absl::string_view p : parts) {
@@ -48,10 +51,29 @@ std::string DeriveUuid(std::initializer_list<absl::string_view> parts) {
     EVP_DigestUpdate(ctx, len, 4);
     EVP_DigestUpdate(ctx, p.data(), p.size());
   }
-  unsigned char digest[32];
+  std::array<unsigned char, 32> digest{};
   unsigned int dlen = 0;
-  EVP_DigestFinal_ex(ctx, digest, &dlen);
+  EVP_DigestFinal_ex(ctx, digest.data(), &dlen);
   EVP_MD_CTX_free(ctx);
+  return digest;
+}
+
+}  // namespace
+
+std::string HexSha256(std::initializer_list<absl::string_view> parts) {
+  const std::array<unsigned char, 32> d = Digest(parts);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (unsigned char c : d) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+std::string DeriveUuid(std::initializer_list<absl::string_view> parts) {
+  const std::array<unsigned char, 32> digest = Digest(parts);
   std::array<unsigned char, 16> b{};
   for (int i = 0; i < 16; ++i) b[i] = digest[i];
   b[6] = (b[6] & 0x0f) | 0x80;

@@ -24,11 +24,12 @@ MousHandler::MousHandler(es::EventStore* store,
     : store_(store), stakeholders_(stakeholders), clock_(std::move(clock)) {}
 
 template <typename Req>
-absl::StatusOr<Outcome> MousHandler::OnMou(const Req& r,
+absl::StatusOr<Outcome> MousHandler::OnMou(absl::string_view method,
+                                           const Req& r,
                                            const std::string& actor,
                                            const Decider& decide) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, method, clock_, actor));
   NCM_RETURN_IF_ERROR(CheckUuid(r.mou_id(), "mou_id"));
   return services::Execute<pb::MouEvent, MouState>(
       store_, MouStream(r.mou_id()), r.mou_id(), ctx, services::ApplyFn(),
@@ -51,7 +52,7 @@ absl::StatusOr<Organisations> MousHandler::PartiesOf(const pb::MouTerms& t) {
 absl::StatusOr<Outcome> MousHandler::DraftMou(const pb::DraftMouRequest& r,
                                               const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::string id = services::NewAggregateId(ctx, "mou");
   return services::Execute<pb::MouEvent, MouState>(
       store_, MouStream(id), id, ctx, services::ApplyFn(),
@@ -69,7 +70,7 @@ absl::StatusOr<Outcome> MousHandler::DraftMou(const pb::DraftMouRequest& r,
 absl::StatusOr<Outcome> MousHandler::AmendMou(const pb::AmendMouRequest& r,
                                               const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   NCM_RETURN_IF_ERROR(CheckUuid(r.mou_id(), "mou_id"));
   return services::Execute<pb::MouEvent, MouState>(
       store_, MouStream(r.mou_id()), r.mou_id(), ctx, services::ApplyFn(),
@@ -85,7 +86,7 @@ absl::StatusOr<Outcome> MousHandler::AmendMou(const pb::AmendMouRequest& r,
 
 absl::StatusOr<Outcome> MousHandler::SubmitForLegalReview(
     const pb::MouChangeRequest& r, const std::string& actor) {
-  return OnMou(r, actor,
+  return OnMou(__func__, r, actor,
                [&](const Loaded<MouState>& l, const CommandContext& ctx) {
                  return DecideSubmit(l.state, r.reason(), ctx.occurred_on);
                });
@@ -93,7 +94,7 @@ absl::StatusOr<Outcome> MousHandler::SubmitForLegalReview(
 
 absl::StatusOr<Outcome> MousHandler::RecordLegalReview(
     const pb::RecordLegalReviewRequest& r, const std::string& actor) {
-  return OnMou(r, actor,
+  return OnMou(__func__, r, actor,
                [&](const Loaded<MouState>& l, const CommandContext& ctx) {
                  return DecideReview(l.state, r.outcome(), r.note(),
                                      ctx.occurred_on);
@@ -107,7 +108,7 @@ absl::StatusOr<Outcome> MousHandler::SignMou(const pb::SignMouRequest& r,
       CheckUuid(r.signatory_person_id(), "signatory_person_id"));
   NCM_ASSIGN_OR_RETURN(PersonState person,
                        stakeholders_->LoadPerson(r.signatory_person_id()));
-  return OnMou(r, actor,
+  return OnMou(__func__, r, actor,
                [&](const Loaded<MouState>& l, const CommandContext& ctx) {
                  return DecideSign(l.state, r.organisation_id(),
                                    r.signatory_person_id(), person,
@@ -122,7 +123,7 @@ absl::StatusOr<Outcome> MousHandler::RenewMou(const pb::RenewMouRequest& r,
   }
   NCM_ASSIGN_OR_RETURN(absl::CivilDay until,
                        services::FromProto(r.valid_until(), "valid_until"));
-  return OnMou(r, actor,
+  return OnMou(__func__, r, actor,
                [&](const Loaded<MouState>& l, const CommandContext& ctx) {
                  return DecideRenew(l.state, until, r.note(), ctx.occurred_on);
                });
@@ -130,7 +131,7 @@ absl::StatusOr<Outcome> MousHandler::RenewMou(const pb::RenewMouRequest& r,
 
 absl::StatusOr<Outcome> MousHandler::TerminateMou(const pb::MouChangeRequest& r,
                                                   const std::string& actor) {
-  return OnMou(r, actor,
+  return OnMou(__func__, r, actor,
                [&](const Loaded<MouState>& l, const CommandContext& ctx) {
                  return DecideTerminate(l.state, r.reason(), ctx.occurred_on);
                });
@@ -138,7 +139,7 @@ absl::StatusOr<Outcome> MousHandler::TerminateMou(const pb::MouChangeRequest& r,
 
 absl::StatusOr<Outcome> MousHandler::RecordDelivery(
     const pb::RecordDeliveryRequest& r, const std::string& actor) {
-  return OnMou(r, actor,
+  return OnMou(__func__, r, actor,
                [&](const Loaded<MouState>& l, const CommandContext& ctx) {
                  const std::string id =
                      services::NewAggregateId(ctx, "delivery", r.mou_id());

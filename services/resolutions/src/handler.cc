@@ -76,7 +76,7 @@ absl::StatusOr<OrganisationState> ResolutionsHandler::Organisation(
 absl::StatusOr<Outcome> ResolutionsHandler::ScheduleMeeting(
     const pb::ScheduleMeetingRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::string id = NewAggregateId(ctx, "meeting");
   return OnMeeting(id, ctx, [&](const Loaded<MeetingState>& l) {
     return Decided(DecideSchedule(l.state, id, r.details(), *counties_));
@@ -86,7 +86,7 @@ absl::StatusOr<Outcome> ResolutionsHandler::ScheduleMeeting(
 absl::StatusOr<Outcome> ResolutionsHandler::RescheduleMeeting(
     const pb::RescheduleMeetingRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   return OnMeeting(r.meeting_id(), ctx, [&](const Loaded<MeetingState>& l) {
     return Decided(
         DecideReschedule(l.state, r.details(), r.reason(), *counties_));
@@ -96,7 +96,7 @@ absl::StatusOr<Outcome> ResolutionsHandler::RescheduleMeeting(
 absl::StatusOr<Outcome> ResolutionsHandler::RecordAttendance(
     const pb::RecordAttendanceRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   NCM_RETURN_IF_ERROR(CheckUuid(r.organisation_id(), "organisation_id"));
   std::optional<PersonState> person;
   if (!r.person_id().empty()) {
@@ -122,7 +122,7 @@ absl::StatusOr<Outcome> ResolutionsHandler::RecordAttendance(
 absl::StatusOr<Outcome> ResolutionsHandler::CloseMeeting(
     const pb::CloseMeetingRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   return OnMeeting(r.meeting_id(), ctx, [&](const Loaded<MeetingState>& l) {
     return Decided(DecideClose(l.state, r.minutes_reference(), ctx.occurred_on));
   });
@@ -131,7 +131,7 @@ absl::StatusOr<Outcome> ResolutionsHandler::CloseMeeting(
 absl::StatusOr<Outcome> ResolutionsHandler::CancelMeeting(
     const pb::CancelMeetingRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   return OnMeeting(r.meeting_id(), ctx, [&](const Loaded<MeetingState>& l) {
     return Decided(DecideCancel(l.state, r.reason()));
   });
@@ -142,7 +142,7 @@ absl::StatusOr<Outcome> ResolutionsHandler::CancelMeeting(
 absl::StatusOr<Outcome> ResolutionsHandler::AdoptResolution(
     const pb::AdoptResolutionRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   NCM_RETURN_IF_ERROR(CheckUuid(r.meeting_id(), "meeting_id"));
   const pb::ResolutionTerms& t = r.terms();
   const std::string id = NewAggregateId(ctx, "resolution");
@@ -187,10 +187,10 @@ absl::StatusOr<Outcome> ResolutionsHandler::AdoptResolution(
 }
 
 absl::StatusOr<Outcome> ResolutionsHandler::Change(
-    const pb::ResolutionChangeRequest& r, const std::string& actor,
-    const Transition& decide) {
+    absl::string_view method, const pb::ResolutionChangeRequest& r,
+    const std::string& actor, const Transition& decide) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, method, clock_, actor));
   return OnResolution(r.resolution_id(), ctx,
                       [&](const Loaded<ResolutionState>& l) {
                         return Decided(
@@ -200,33 +200,33 @@ absl::StatusOr<Outcome> ResolutionsHandler::Change(
 
 absl::StatusOr<Outcome> ResolutionsHandler::StartImplementation(
     const pb::ResolutionChangeRequest& r, const std::string& actor) {
-  return Change(r, actor, DecideStart);
+  return Change(__func__, r, actor, DecideStart);
 }
 absl::StatusOr<Outcome> ResolutionsHandler::RejectVerification(
     const pb::ResolutionChangeRequest& r, const std::string& actor) {
-  return Change(r, actor, DecideRejectVerification);
+  return Change(__func__, r, actor, DecideRejectVerification);
 }
 absl::StatusOr<Outcome> ResolutionsHandler::ResumeImplementation(
     const pb::ResolutionChangeRequest& r, const std::string& actor) {
-  return Change(r, actor, DecideResume);
+  return Change(__func__, r, actor, DecideResume);
 }
 absl::StatusOr<Outcome> ResolutionsHandler::BlockResolution(
     const pb::ResolutionChangeRequest& r, const std::string& actor) {
-  return Change(r, actor, DecideBlock);
+  return Change(__func__, r, actor, DecideBlock);
 }
 absl::StatusOr<Outcome> ResolutionsHandler::UnblockResolution(
     const pb::ResolutionChangeRequest& r, const std::string& actor) {
-  return Change(r, actor, DecideUnblock);
+  return Change(__func__, r, actor, DecideUnblock);
 }
 absl::StatusOr<Outcome> ResolutionsHandler::RescindResolution(
     const pb::ResolutionChangeRequest& r, const std::string& actor) {
-  return Change(r, actor, DecideRescind);
+  return Change(__func__, r, actor, DecideRescind);
 }
 
 absl::StatusOr<Outcome> ResolutionsHandler::ReportProgress(
     const pb::ReportProgressRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::string report_id =
       NewAggregateId(ctx, "progress-report", r.resolution_id());
   const std::vector<std::string> evidence = Strings(r.evidence_references());
@@ -241,7 +241,7 @@ absl::StatusOr<Outcome> ResolutionsHandler::ReportProgress(
 absl::StatusOr<Outcome> ResolutionsHandler::MarkImplemented(
     const pb::MarkImplementedRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::vector<std::string> evidence = Strings(r.evidence_references());
   return OnResolution(
       r.resolution_id(), ctx, [&](const Loaded<ResolutionState>& l) {
@@ -253,7 +253,7 @@ absl::StatusOr<Outcome> ResolutionsHandler::MarkImplemented(
 absl::StatusOr<Outcome> ResolutionsHandler::VerifyImplementation(
     const pb::VerifyImplementationRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   std::optional<OrganisationState> verifier;
   if (!r.verified_by_organisation_id().empty()) {
     NCM_ASSIGN_OR_RETURN(verifier,
@@ -270,7 +270,7 @@ absl::StatusOr<Outcome> ResolutionsHandler::VerifyImplementation(
 absl::StatusOr<Outcome> ResolutionsHandler::DeferResolution(
     const pb::DeferResolutionRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   if (!services::IsSet(r.new_due_date())) {
     return absl::InvalidArgumentError("new_due_date is required");
   }
@@ -285,7 +285,7 @@ absl::StatusOr<Outcome> ResolutionsHandler::DeferResolution(
 absl::StatusOr<Outcome> ResolutionsHandler::SupersedeResolution(
     const pb::SupersedeResolutionRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::string& by_id = r.superseded_by_resolution_id();
   NCM_RETURN_IF_ERROR(CheckUuid(by_id, "superseded_by_resolution_id"));
   return OnResolution(
@@ -304,7 +304,7 @@ absl::StatusOr<Outcome> ResolutionsHandler::SupersedeResolution(
 absl::StatusOr<Outcome> ResolutionsHandler::ReassignLead(
     const pb::ReassignLeadRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   return OnResolution(
       r.resolution_id(), ctx,
       [&](const Loaded<ResolutionState>& l)

@@ -37,11 +37,12 @@ absl::StatusOr<Loaded<BudgetState>> ResourcesHandler::LoadBudget(
 }
 
 template <typename Req>
-absl::StatusOr<Outcome> ResourcesHandler::OnBudget(const Req& r,
+absl::StatusOr<Outcome> ResourcesHandler::OnBudget(absl::string_view method,
+                                                   const Req& r,
                                                    const std::string& actor,
                                                    const Decider& decide) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, method, clock_, actor));
   NCM_RETURN_IF_ERROR(CheckUuid(r.budget_id(), "budget_id"));
   return services::Execute<pb::BudgetEvent, BudgetState>(
       store_, BudgetStream(r.budget_id()), r.budget_id(), ctx,
@@ -52,7 +53,7 @@ absl::StatusOr<Outcome> ResourcesHandler::OnBudget(const Req& r,
 absl::StatusOr<Outcome> ResourcesHandler::OpenBudget(
     const pb::OpenBudgetRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   NCM_RETURN_IF_ERROR(
       CheckUuid(r.owner_organisation_id(), "owner_organisation_id"));
   const std::string id =
@@ -77,7 +78,7 @@ absl::StatusOr<pb::AddBudgetLineResponse> ResourcesHandler::AddBudgetLine(
   std::string line_id;
   NCM_ASSIGN_OR_RETURN(
       Outcome o,
-      OnBudget(r, actor,
+      OnBudget(__func__, r, actor,
                [&](const Loaded<BudgetState>& l, const CommandContext& ctx) {
                  line_id = services::NewAggregateId(ctx, "budget-line",
                                                     r.budget_id());
@@ -85,7 +86,7 @@ absl::StatusOr<pb::AddBudgetLineResponse> ResourcesHandler::AddBudgetLine(
                }));
   if (line_id.empty()) {  // a replay: the line id follows from the command id
     NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                         MakeContext(r.options(), clock_, actor));
+                         MakeContext(r, __func__, clock_, actor));
     line_id = services::NewAggregateId(ctx, "budget-line", r.budget_id());
   }
   NCM_ASSIGN_OR_RETURN(auto l, LoadBudget(r.budget_id()));
@@ -103,7 +104,7 @@ absl::StatusOr<pb::AddBudgetLineResponse> ResourcesHandler::AddBudgetLine(
 
 absl::StatusOr<Outcome> ResourcesHandler::ReviseBudgetLine(
     const pb::ReviseBudgetLineRequest& r, const std::string& actor) {
-  return OnBudget(r, actor, [&](const Loaded<BudgetState>& l,
+  return OnBudget(__func__, r, actor, [&](const Loaded<BudgetState>& l,
                                 const CommandContext&) {
     return DecideReviseLine(l.state, r);
   });
@@ -111,7 +112,7 @@ absl::StatusOr<Outcome> ResourcesHandler::ReviseBudgetLine(
 
 absl::StatusOr<Outcome> ResourcesHandler::RecordDeclaredTotal(
     const pb::RecordDeclaredTotalRequest& r, const std::string& actor) {
-  return OnBudget(r, actor, [&](const Loaded<BudgetState>& l,
+  return OnBudget(__func__, r, actor, [&](const Loaded<BudgetState>& l,
                                 const CommandContext&) {
     return DecideDeclareTotal(l.state, r);
   });
@@ -122,7 +123,7 @@ ResourcesHandler::RecordTransaction(const pb::RecordTransactionRequest& r,
                                     const std::string& actor) {
   NCM_RETURN_IF_ERROR(CheckUuid(r.organisation_id(), "organisation_id"));
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   NCM_RETURN_IF_ERROR(CheckUuid(r.budget_id(), "budget_id"));
   const std::string tx_id =
       services::NewAggregateId(ctx, "transaction", r.budget_id());

@@ -70,7 +70,7 @@ absl::StatusOr<Outcome> StakeholdersHandler::OnOrganisation(
 absl::StatusOr<Outcome> StakeholdersHandler::RegisterOrganisation(
     const pb::RegisterOrganisationRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::string id = NewAggregateId(ctx, "organisation");
   return OnOrganisation(
       id, ctx,
@@ -89,7 +89,7 @@ absl::StatusOr<Outcome> StakeholdersHandler::RegisterOrganisation(
 absl::StatusOr<Outcome> StakeholdersHandler::AmendOrganisation(
     const pb::AmendOrganisationRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::string& id = r.organisation_id();
   std::vector<std::string> mask(r.update_mask().begin(), r.update_mask().end());
   return OnOrganisation(
@@ -114,7 +114,7 @@ absl::StatusOr<Outcome> StakeholdersHandler::AmendOrganisation(
 absl::StatusOr<Outcome> StakeholdersHandler::ChangeMembershipRole(
     const pb::ChangeMembershipRoleRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   return OnOrganisation(r.organisation_id(), ctx,
                         [&](const Loaded<OrganisationState>& l) {
                           return Decided(DecideChangeRole(l.state, r.role(),
@@ -125,7 +125,7 @@ absl::StatusOr<Outcome> StakeholdersHandler::ChangeMembershipRole(
 absl::StatusOr<Outcome> StakeholdersHandler::SuspendMembership(
     const pb::MembershipChangeRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   return OnOrganisation(r.organisation_id(), ctx,
                         [&](const Loaded<OrganisationState>& l) {
                           return Decided(DecideSuspend(l.state, r.reason(),
@@ -136,7 +136,7 @@ absl::StatusOr<Outcome> StakeholdersHandler::SuspendMembership(
 absl::StatusOr<Outcome> StakeholdersHandler::ReinstateMembership(
     const pb::MembershipChangeRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::string& id = r.organisation_id();
   return OnOrganisation(
       id, ctx,
@@ -156,7 +156,7 @@ absl::StatusOr<Outcome> StakeholdersHandler::ReinstateMembership(
 absl::StatusOr<Outcome> StakeholdersHandler::WithdrawMembership(
     const pb::MembershipChangeRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::string& id = r.organisation_id();
   return OnOrganisation(
       id, ctx,
@@ -175,7 +175,7 @@ absl::StatusOr<pb::AppointFocalPointResponse>
 StakeholdersHandler::AppointFocalPoint(const pb::AppointFocalPointRequest& r,
                                        const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::string& org = r.organisation_id();
   std::string person_id;
   std::optional<pb::PersonDetails> details;
@@ -242,7 +242,7 @@ StakeholdersHandler::AppointFocalPoint(const pb::AppointFocalPointRequest& r,
 absl::StatusOr<Outcome> StakeholdersHandler::EndFocalPointAppointment(
     const pb::EndFocalPointAppointmentRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   NCM_RETURN_IF_ERROR(CheckUuid(r.appointment_id(), "appointment_id"));
   return OnOrganisation(r.organisation_id(), ctx,
                         [&](const Loaded<OrganisationState>& l) {
@@ -255,7 +255,7 @@ absl::StatusOr<Outcome> StakeholdersHandler::EndFocalPointAppointment(
 absl::StatusOr<Outcome> StakeholdersHandler::RectifyPerson(
     const pb::RectifyPersonRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::string& id = r.person_id();
   NCM_RETURN_IF_ERROR(CheckUuid(id, "person_id"));
   NCM_ASSIGN_OR_RETURN(pb::PersonDetails details,
@@ -276,7 +276,7 @@ absl::StatusOr<Outcome> StakeholdersHandler::RectifyPerson(
 absl::StatusOr<Outcome> StakeholdersHandler::ForgetPerson(
     const pb::ForgetPersonRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::string& id = r.person_id();
   NCM_RETURN_IF_ERROR(CheckUuid(id, "person_id"));
   return Execute<pb::PersonEvent, PersonState>(
@@ -295,7 +295,7 @@ absl::StatusOr<Outcome> StakeholdersHandler::ForgetPerson(
 absl::StatusOr<Outcome> StakeholdersHandler::CreateWorkingGroup(
     const pb::CreateWorkingGroupRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::string id = NewAggregateId(ctx, "workinggroup");
   std::vector<std::string> areas(r.thematic_areas().begin(),
                                  r.thematic_areas().end());
@@ -310,7 +310,7 @@ absl::StatusOr<Outcome> StakeholdersHandler::CreateWorkingGroup(
 absl::StatusOr<Outcome> StakeholdersHandler::AddWorkingGroupMember(
     const pb::WorkingGroupMemberRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::string& id = r.working_group_id();
   NCM_RETURN_IF_ERROR(CheckUuid(id, "working_group_id"));
   NCM_RETURN_IF_ERROR(CheckUuid(r.organisation_id(), "organisation_id"));
@@ -327,7 +327,7 @@ absl::StatusOr<Outcome> StakeholdersHandler::AddWorkingGroupMember(
 absl::StatusOr<Outcome> StakeholdersHandler::RemoveWorkingGroupMember(
     const pb::WorkingGroupMemberRequest& r, const std::string& actor) {
   NCM_ASSIGN_OR_RETURN(CommandContext ctx,
-                       MakeContext(r.options(), clock_, actor));
+                       MakeContext(r, __func__, clock_, actor));
   const std::string& id = r.working_group_id();
   NCM_RETURN_IF_ERROR(CheckUuid(id, "working_group_id"));
   NCM_RETURN_IF_ERROR(CheckUuid(r.organisation_id(), "organisation_id"));

@@ -33,13 +33,26 @@ struct CommandContext {
   absl::CivilDay occurred_on;
   std::string correlation_id;
   std::string actor;        // principal id; empty means anonymous
+  // What the command is: "sha256:" and the hex SHA-256 of the method's
+  // name and the request's bytes (CommandDigest). Recorded as the
+  // causation id of every event the command records, so that a retry under
+  // the same command id is told from another command.
+  std::string digest;
 };
 
-// Checks CommandOptions: the command id's form, and occurred_on a real day
-// not after today (unset: today). INVALID_ARGUMENT naming the field.
+// The digest of a command: "sha256:" followed by the lower-case hex SHA-256
+// of the length-prefixed parts "ncm.command.v1", the method's name, the
+// request type's full name and the request's deterministic protobuf bytes.
+std::string CommandDigest(absl::string_view method,
+                          const google::protobuf::Message& request);
+
+// Checks a command request's `options` (ncm.common.v1.CommandOptions): the
+// command id's form, and occurred_on a real day not after today (unset:
+// today); INVALID_ARGUMENT naming the field. `method` is the RPC's name;
+// with the request it makes the command's digest.
 absl::StatusOr<CommandContext> MakeContext(
-    const ncm::common::v1::CommandOptions& options, const Clock& clock,
-    std::string actor);
+    const google::protobuf::Message& request, absl::string_view method,
+    const Clock& clock, std::string actor);
 
 // Reads that fold a stream from the log itself reflect every committed
 // position: OK unless min_position lies beyond the head (OUT_OF_RANGE).
@@ -80,14 +93,34 @@ absl::Status DecodeEvent(const es::RecordedEvent& e,
 absl::StatusOr<std::vector<es::RecordedEvent>> ReadWholeStream(
     es::EventStore* store, const std::string& stream_id);
 
+// A command recorded on a stream, as found when folding it.
+struct RecordedCommand {
+  Outcome outcome;     // of its last event on the stream, replayed = true
+  std::string digest;  // the events' causation id; empty before digests
+};
+
+// Command ids are the principal's own: the key of (actor, command id).
+std::string CommandKey(absl::string_view actor, absl::string_view command_id);
+
 template <typename State>
 struct Loaded {
   State state;
   std::optional<uint64_t> revision;  // nullopt: the stream does not exist
   uint64_t position = 0;             // of the last event
-  // Command id -> the result of the command that recorded it here.
-  absl::flat_hash_map<std::string, Outcome> commands;
+  // CommandKey(actor, command id) -> the command that recorded it here.
+  absl::flat_hash_map<std::string, RecordedCommand> commands;
 };
+
+// The first result of the command that `ctx` repeats, when `loaded` holds
+// it: its outcome if it is the same command (same digest; commands recorded
+// before digests count as the same), ALREADY_EXISTS naming the command id
+// if the principal used it for another command. nullopt when the stream
+// does not hold the command id.
+template <typename State>
+std::optional<absl::StatusOr<Outcome>> FindReplay(const Loaded<State>& loaded,
+                                                  const CommandContext& ctx);
+absl::Status CommandIdReused(const CommandContext& ctx,
+                             absl::string_view where);
 
 // Folds a stream with apply(const Wrapper&, const EventMeta&, State*).
 template <typename Wrapper, typename State, typename Apply>
@@ -108,8 +141,8 @@ absl::StatusOr<Loaded<State>> LoadAggregate(es::EventStore* store,
     out.revision = e.revision;
     out.position = e.position;
     if (!e.command_id.empty()) {
-      out.commands[e.command_id] =
-          Outcome{aggregate_id, e.revision, e.position, true};
+      out.commands[CommandKey(e.actor, e.command_id)] = RecordedCommand{
+          Outcome{aggregate_id, e.revision, e.position, true}, e.causation_id};
     }
   }
   return out;
@@ -181,7 +214,10 @@ void StampEvents(const CommandContext& ctx, es::AppendRequest* request);
 
 // Appends and maps the store's answer for the aggregate's stream (the last
 // in `request`) to an Outcome.
-absl::StatusOr<Outcome> AppendDecision(es::EventStore* store,
+// An event id already recorded with other content under the command's id
+// is ALREADY_EXISTS naming the command id.
+absl::StatusOr<Outcome> AppendDecision(const CommandContext& ctx,
+                                       es::EventStore* store,
                                        const std::string& aggregate_id,
                                        es::AppendRequest request);
 
@@ -195,6 +231,21 @@ es::StreamWrite StreamWriteOf(const std::string& stream_id,
                                     : es::ExpectedRevision::NoStream();
   for (const W& e : events) w.events.push_back(EncodeEvent(e));
   return w;
+}
+
+template <typename State>
+std::optional<absl::StatusOr<Outcome>> FindReplay(const Loaded<State>& loaded,
+                                                  const CommandContext& ctx) {
+  if (ctx.command_id.empty()) return std::nullopt;
+  auto it = loaded.commands.find(CommandKey(ctx.actor, ctx.command_id));
+  if (it == loaded.commands.end()) return std::nullopt;
+  const RecordedCommand& c = it->second;
+  if (!c.digest.empty() && c.digest != ctx.digest) {
+    return CommandIdReused(ctx, absl::StrCat(c.outcome.aggregate_id,
+                                             " at position ",
+                                             c.outcome.position));
+  }
+  return c.outcome;
 }
 
 inline constexpr int kMaxCommandAttempts = 5;
@@ -216,10 +267,7 @@ absl::StatusOr<Outcome> Execute(es::EventStore* store,
     NCM_ASSIGN_OR_RETURN(
         Loaded<State> loaded,
         (LoadAggregate<Wrapper, State>(store, stream_id, aggregate_id, apply)));
-    if (!ctx.command_id.empty()) {
-      auto it = loaded.commands.find(ctx.command_id);
-      if (it != loaded.commands.end()) return it->second;
-    }
+    if (auto replay = FindReplay(loaded, ctx)) return *replay;
     NCM_ASSIGN_OR_RETURN(Decision<Wrapper> d, decide(loaded));
     if (d.events.empty()) {
       return Outcome{aggregate_id, loaded.revision.value_or(0),
@@ -237,7 +285,8 @@ absl::StatusOr<Outcome> Execute(es::EventStore* store,
                         : es::ExpectedRevision::NoStream();
     for (const Wrapper& w : d.events) mine.events.push_back(EncodeEvent(w));
     StampEvents(ctx, &req);
-    absl::StatusOr<Outcome> r = AppendDecision(store, aggregate_id, std::move(req));
+    absl::StatusOr<Outcome> r =
+        AppendDecision(ctx, store, aggregate_id, std::move(req));
     if (r.ok() || r.status().code() != absl::StatusCode::kAborted) return r;
     last = r.status();
   }

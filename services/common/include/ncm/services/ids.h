@@ -18,6 +18,9 @@ std::string NewUuid();
 // the same events.
 std::string DeriveUuid(std::initializer_list<absl::string_view> parts);
 
+// The lower-case hex SHA-256 of `parts`, length-prefixed as DeriveUuid does.
+std::string HexSha256(std::initializer_list<absl::string_view> parts);
+
 // OK when `id` is a UUID in text form; INVALID_ARGUMENT naming `field`.
 absl::Status CheckUuid(absl::string_view id, absl::string_view field);
 

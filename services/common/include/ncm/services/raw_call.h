@@ -14,6 +14,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/proto_buffer_reader.h"
+#include "ncm/services/limits.h"
 
 namespace ncm::services {
 
@@ -23,7 +24,8 @@ using Done = std::function<void(absl::Status)>;
 // Converts an absl::Status to the gRPC status with the same code.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
-// Parses `in` as a Req. INVALID_ARGUMENT when it is not one.
+// Parses `in` as a Req. INVALID_ARGUMENT when it is not one, or when it
+// carries fields that Req does not define, at any depth.
 template <typename Req>
 absl::Status ParseRequest(const grpc::ByteBuffer& in, Req* out) {
   grpc::ByteBuffer copy(in);  // shares the slices
@@ -34,7 +36,7 @@ absl::Status ParseRequest(const grpc::ByteBuffer& in, Req* out) {
         ": a text field holds bytes that are not UTF-8, or the message is "
         "malformed; send text as UTF-8"));
   }
-  return absl::OkStatus();
+  return CheckKnownFields(*out);
 }
 
 // Replaces `out` with the serialized `resp`.

@@ -150,8 +150,9 @@ class RawService : public grpc::Service {
       }
     }
     s = fn(a, req, resp);
-    if (s.ok() && !a.clear_personal_data) WithholdPersonalData(resp);
-    return s;
+    if (!s.ok()) return s;
+    if (!a.clear_personal_data) WithholdPersonalData(resp);
+    return CheckAnswerSize(method, *resp);
   }
 
   const google::protobuf::ServiceDescriptor* const service_;

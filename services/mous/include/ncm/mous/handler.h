@@ -67,7 +67,8 @@ class MousHandler {
       const services::Loaded<MouState>&, const services::CommandContext&)>;
   // Checks the options and the MOU id, then runs `decide` on the MOU.
   template <typename Req>
-  absl::StatusOr<Outcome> OnMou(const Req& r, const std::string& actor,
+  absl::StatusOr<Outcome> OnMou(absl::string_view method, const Req& r,
+                                const std::string& actor,
                                 const Decider& decide);
   absl::StatusOr<Organisations> PartiesOf(const pb::MouTerms& terms);
 

@@ -97,7 +97,8 @@ class ResolutionsHandler {
   // A change that takes the resolution id, a reason and the day.
   using Transition = std::function<absl::StatusOr<ResolutionEvents>(
       const ResolutionState&, const std::string&, absl::CivilDay)>;
-  absl::StatusOr<Outcome> Change(const pb::ResolutionChangeRequest& r,
+  absl::StatusOr<Outcome> Change(absl::string_view method,
+                                 const pb::ResolutionChangeRequest& r,
                                  const std::string& actor,
                                  const Transition& decide);
   // Waits for min_position (bounded) and returns the read model's view

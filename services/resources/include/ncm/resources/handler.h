@@ -54,7 +54,8 @@ class ResourcesHandler {
   using Decider = std::function<absl::StatusOr<BudgetEvents>(
       const services::Loaded<BudgetState>&, const services::CommandContext&)>;
   template <typename Req>
-  absl::StatusOr<Outcome> OnBudget(const Req& r, const std::string& actor,
+  absl::StatusOr<Outcome> OnBudget(absl::string_view method, const Req& r,
+                                   const std::string& actor,
                                    const Decider& decide);
   absl::StatusOr<services::Loaded<BudgetState>> LoadBudget(
       const std::string& id);

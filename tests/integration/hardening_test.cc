@@ -1,0 +1,127 @@
+// What a caller must not be able to make the log hold: requests carrying
+// fields their type does not define, at any depth, are refused over gRPC by
+// every service before anything is written.
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/unknown_field_set.h"
+#include "gtest/gtest.h"
+#include "ncm/access/v1/access.grpc.pb.h"
+#include "ncm/eventstore/v1/eventstore.grpc.pb.h"
+#include "ncm/mous/v1/mous.grpc.pb.h"
+#include "ncm/readside/v1/readside.grpc.pb.h"
+#include "ncm/resolutions/v1/resolutions.grpc.pb.h"
+#include "ncm/resources/v1/resources.grpc.pb.h"
+#include "ncm/stakeholders/v1/stakeholders.grpc.pb.h"
+#include "testing/loopback_server.h"
+#include "testing/raw_call.h"
+#include "testing/temp_dir.h"
+
+namespace ncm {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using ::testing::HasSubstr;
+
+constexpr int kUnknownNumber = 9999;
+constexpr int kMaxDepth = 5;
+
+using Path = std::vector<const FieldDescriptor*>;
+
+// Every path from `d` to a message field below it, `d` itself first; a
+// type already on the path is not entered again.
+void Paths(const Descriptor* d, Path* path, std::set<const Descriptor*>* on,
+           std::vector<Path>* out) {
+  out->push_back(*path);
+  if (static_cast<int>(path->size()) >= kMaxDepth) return;
+  for (int i = 0; i < d->field_count(); ++i) {
+    const FieldDescriptor* f = d->field(i);
+    if (f->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE || f->is_map()) {
+      continue;
+    }
+    const Descriptor* t = f->message_type();
+    if (on->count(t)) continue;
+    on->insert(t);
+    path->push_back(f);
+    Paths(t, path, on, out);
+    path->pop_back();
+    on->erase(t);
+  }
+}
+
+// A request of type `d` with the messages along `path` present and a field
+// numbered kUnknownNumber in the last one.
+std::string RequestWithUnknownField(const Descriptor* d, const Path& path) {
+  std::unique_ptr<Message> root(
+      google::protobuf::MessageFactory::generated_factory()
+          ->GetPrototype(d)
+          ->New());
+  Message* m = root.get();
+  for (const FieldDescriptor* f : path) {
+    m = f->is_repeated() ? m->GetReflection()->AddMessage(m, f)
+                         : m->GetReflection()->MutableMessage(m, f);
+  }
+  m->GetReflection()->MutableUnknownFields(m)->AddVarint(kUnknownNumber, 1);
+  return root->SerializeAsString();
+}
+
+std::string PathText(const Path& path) {
+  std::vector<std::string> names;
+  for (const FieldDescriptor* f : path) names.push_back(f->name());
+  return names.empty() ? "(the request)" : absl::StrJoin(names, ".");
+}
+
+TEST(HardeningTest, EveryRequestWithAnUnknownFieldAtAnyDepthIsRefused) {
+  ::ncm::testing::TempDir dir;
+  auto server = ::ncm::testing::StartLoopbackServer(dir.Sub("db"));
+  ASSERT_NE(server, nullptr);
+  auto admin = ::ncm::testing::AdminChannel(*server, dir.Sub("db"));
+  const uint64_t head = server->store()->HeadPosition();
+  int calls = 0;
+  for (const char* name :
+       {"ncm.eventstore.v1.EventStore", "ncm.stakeholders.v1.Stakeholders",
+        "ncm.resolutions.v1.Resolutions", "ncm.mous.v1.Mous",
+        "ncm.resources.v1.Resources", "ncm.access.v1.Access",
+        "ncm.readside.v1.ReadModels"}) {
+    const auto* svc =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+            name);
+    ASSERT_NE(svc, nullptr) << name;
+    for (int i = 0; i < svc->method_count(); ++i) {
+      const auto* m = svc->method(i);
+      std::vector<Path> paths;
+      Path path;
+      std::set<const Descriptor*> on = {m->input_type()};
+      Paths(m->input_type(), &path, &on, &paths);
+      for (const Path& p : paths) {
+        grpc::Status s = ::ncm::testing::CallRaw(
+            admin.get(), m, RequestWithUnknownField(m->input_type(), p));
+        const std::string what =
+            absl::StrCat(svc->name(), "/", m->name(), " at ", PathText(p));
+        EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+            << what << ": " << s.error_message();
+        EXPECT_THAT(s.error_message(),
+                    HasSubstr(absl::StrCat("field number ", kUnknownNumber)))
+            << what;
+        if (!p.empty()) {
+          EXPECT_THAT(s.error_message(), HasSubstr(p.back()->name())) << what;
+        }
+        ++calls;
+      }
+    }
+  }
+  EXPECT_GT(calls, 150);
+  EXPECT_EQ(server->store()->HeadPosition(), head) << "a refused call wrote";
+  server->Shutdown(absl::Seconds(5));
+}
+
+}  // namespace
+}  // namespace ncm
