@@ -2,6 +2,7 @@
 // loaded line by line and checked against totals worked out by hand from
 // the action plan's line items; idempotent retries; concurrent flows.
 #include <atomic>
+#include <limits>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,7 @@
 #include "ncm/eventstore/memory_event_store.h"
 #include "ncm/resources/budget_csv.h"
 #include "ncm/resources/handler.h"
+#include "ncm/services/ids.h"
 #include "testing/status_matchers.h"
 
 namespace ncm::resources {
@@ -174,7 +176,7 @@ TEST_F(ResourcesHandlerTest, FlowsAgainstTheBudgetAndRetries) {
   t.mutable_amount()->set_currency("KES");
   t.set_exchange_rate("");
   t.clear_activity_codes();
-  t.add_activity_codes("5.1");
+  t.add_activity_codes("4.9");
   const uint64_t head = store_->HeadPosition();
   EXPECT_THAT(h_.RecordTransaction(t, ""),
               StatusIs(Code::kInvalidArgument, HasSubstr("not an activity")));
@@ -182,13 +184,13 @@ TEST_F(ResourcesHandlerTest, FlowsAgainstTheBudgetAndRetries) {
 
   pb::AddBudgetLineRequest line;
   line.set_budget_id(budget_);
-  line.set_activity_code("5.1");
-  line.set_pillar(5);
+  line.set_activity_code("4.9");
+  line.set_pillar(4);
   line.set_description("Communication strategy launch");
   line.mutable_figures()->set_unit_cost_minor(Kes(4000));
   line.mutable_figures()->set_quantity(50);
   line.mutable_figures()->set_days(1);
-  line.mutable_options()->set_command_id("add-5.1");
+  line.mutable_options()->set_command_id("add-4.9");
   auto l1 = h_.AddBudgetLine(line, "");
   ASSERT_THAT(l1, IsOk());
   auto l2 = h_.AddBudgetLine(line, "");
@@ -338,6 +340,131 @@ TEST_F(ResourcesHandlerTest, RacingCallsUnderOneCommandIdHaveOneOutcome) {
     }
   }
   EXPECT_EQ(Get().transactions_size(), 2);
+}
+
+TEST_F(ResourcesHandlerTest, NoCommandMakesATotalOverflowAndReadsNeverFail) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  pb::AddBudgetLineRequest line;
+  line.set_budget_id(budget_);
+  line.set_activity_code("1.1");
+  line.set_pillar(1);
+  line.set_description("Huge");
+  line.mutable_figures()->set_unit_cost_minor(kMax);
+  line.mutable_figures()->set_quantity(1);
+  line.mutable_figures()->set_days(1);
+  auto huge = h_.AddBudgetLine(line, "");
+  ASSERT_THAT(huge, IsOk());
+  // Revised to 0, its original still counts: a second one would overflow
+  // the original totals.
+  pb::ReviseBudgetLineRequest revise;
+  revise.set_budget_id(budget_);
+  revise.set_line_id(huge->line_id());
+  *revise.mutable_figures() = line.figures();
+  revise.mutable_figures()->set_unit_cost_minor(0);
+  revise.set_reason("typo");
+  ASSERT_THAT(h_.ReviseBudgetLine(revise, ""), IsOk());
+  const uint64_t head = store_->HeadPosition();
+  EXPECT_THAT(h_.AddBudgetLine(line, ""),
+              StatusIs(Code::kInvalidArgument,
+                       HasSubstr("original total go past the largest sum")));
+  // Pledges of the largest amount: the second is refused.
+  pb::RecordTransactionRequest t;
+  t.set_budget_id(budget_);
+  t.set_type(pb::INCOMING_PLEDGE);
+  t.set_organisation_id(giz_);
+  t.mutable_amount()->set_minor_units(kMax);
+  t.mutable_amount()->set_currency("KES");
+  *t.mutable_value_date() = services::ToProto(absl::CivilDay(2020, 8, 1));
+  ASSERT_THAT(h_.RecordTransaction(t, ""), IsOk());
+  EXPECT_THAT(h_.RecordTransaction(t, ""),
+              StatusIs(Code::kInvalidArgument,
+                       HasSubstr("the budget's pledged go past")));
+  // And reviving the line to its old figure would overflow the current one
+  // only if another line counted; it is accepted alone.
+  EXPECT_EQ(store_->HeadPosition(), head + 1);
+  pb::Budget b = Get();
+  EXPECT_EQ(b.total().pledged_minor(), kMax);
+  EXPECT_FALSE(b.total().overflowed());
+}
+
+TEST_F(ResourcesHandlerTest, TotalsThatOverflowInStoredDataAreCappedNotFatal) {
+  // Events recorded before commands were held to totals that fit.
+  for (int i = 0; i < 2; ++i) {
+    pb::BudgetEvent e;
+    auto* tx = e.mutable_transaction();
+    tx->set_transaction_id(absl::StrCat("00000000-0000-4000-8000-00000000000", i));
+    tx->set_type(pb::INCOMING_PLEDGE);
+    tx->set_organisation_id(giz_);
+    tx->mutable_amount()->set_minor_units(std::numeric_limits<int64_t>::max());
+    tx->mutable_amount()->set_currency("KES");
+    tx->set_budget_amount_minor(std::numeric_limits<int64_t>::max());
+    eventstore::AppendRequest req;
+    auto& w = req.streams.emplace_back();
+    w.stream_id = BudgetStream(budget_);
+    w.events.push_back(services::EncodeEvent(e));
+    w.events.back().event_id = services::NewUuid();
+    ASSERT_THAT(store_->Append(std::move(req)).status(), IsOk());
+  }
+  pb::Budget b = Get();
+  EXPECT_TRUE(b.total().overflowed());
+  EXPECT_EQ(b.total().pledged_minor(), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(b.transactions_size(), 2);
+}
+
+TEST_F(ResourcesHandlerTest, TransactionsComeAPageAtATime) {
+  LoadFixture();
+  for (int i = 0; i < 5; ++i) {
+    pb::RecordTransactionRequest t;
+    t.set_budget_id(budget_);
+    t.set_type(pb::INCOMING_FUNDS);
+    t.set_organisation_id(giz_);
+    t.mutable_amount()->set_minor_units(Kes(100 + i));
+    t.mutable_amount()->set_currency("KES");
+    *t.mutable_value_date() = services::ToProto(absl::CivilDay(2020, 10, 1));
+    ASSERT_THAT(h_.RecordTransaction(t, ""), IsOk());
+  }
+  pb::GetBudgetRequest g;
+  g.set_budget_id(budget_);
+  g.set_transactions_page_size(2);
+  std::vector<int64_t> seen;
+  for (int pages = 0; pages < 10; ++pages) {
+    auto b = h_.GetBudget(g);
+    ASSERT_THAT(b, IsOk());
+    EXPECT_EQ(b->transaction_count(), 5);
+    EXPECT_LE(b->transactions_size(), 2);
+    for (const auto& t : b->transactions()) seen.push_back(t.amount().minor_units());
+    if (b->next_transactions_page_token().empty()) break;
+    g.set_transactions_page_token(b->next_transactions_page_token());
+  }
+  EXPECT_THAT(seen, ::testing::ElementsAre(Kes(100), Kes(101), Kes(102),
+                                           Kes(103), Kes(104)));
+  g.set_transactions_page_token("99");
+  EXPECT_THAT(h_.GetBudget(g), StatusIs(Code::kInvalidArgument,
+                                        HasSubstr("transactions_page_token")));
+  g.clear_transactions_page_token();
+  g.set_transactions_page_size(1001);
+  EXPECT_THAT(h_.GetBudget(g), StatusIs(Code::kInvalidArgument,
+                                        HasSubstr("transactions_page_size")));
+}
+
+TEST_F(ResourcesHandlerTest, PillarsAreThePlansAndDeclaredTotalsNeedLines) {
+  pb::AddBudgetLineRequest line;
+  line.set_budget_id(budget_);
+  line.set_activity_code("9.1");
+  line.set_pillar(9);
+  line.set_description("Nowhere");
+  line.mutable_figures()->set_unit_cost_minor(1);
+  line.mutable_figures()->set_quantity(1);
+  line.mutable_figures()->set_days(1);
+  EXPECT_THAT(h_.AddBudgetLine(line, ""),
+              StatusIs(Code::kInvalidArgument, HasSubstr("must be 1 to 4")));
+  pb::RecordDeclaredTotalRequest d;
+  d.set_budget_id(budget_);
+  d.set_scope(pb::PILLAR);
+  d.set_key("3");
+  d.set_amount_minor(100);
+  EXPECT_THAT(h_.RecordDeclaredTotal(d, ""),
+              StatusIs(Code::kInvalidArgument, HasSubstr("has no line")));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "ncm/resources/domain.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "absl/container/flat_hash_set.h"
@@ -82,22 +83,10 @@ absl::StatusOr<pb::LineFigures> Figures(const pb::LineInput& in,
   return f;
 }
 
-// OK when the budget's total stays within 64 bits after replacing
-// `replaced` (0 for a new line) by `added`.
-absl::Status TotalFits(const BudgetState& s, int64_t replaced, int64_t added) {
-  int64_t sum = 0;
-  bool overflow = false;
-  for (const Line& l : s.lines) {
-    overflow |= __builtin_add_overflow(sum, l.Current().total_minor(), &sum);
-  }
-  overflow |= __builtin_sub_overflow(sum, replaced, &sum);
-  overflow |= __builtin_add_overflow(sum, added, &sum);
-  if (overflow) {
-    return absl::InvalidArgumentError(
-        "the budget's total would overflow 64-bit minor units");
-  }
-  return absl::OkStatus();
-}
+// OK when every total of the budget still fits in 64-bit minor units once
+// `events` are applied; INVALID_ARGUMENT naming `field` and the total.
+absl::Status TotalsFitAfter(const BudgetState& s, const BudgetEvents& events,
+                            const std::string& field);
 
 }  // namespace
 
@@ -210,7 +199,12 @@ absl::StatusOr<BudgetEvents> DecideAddLine(const BudgetState& s,
                                 "\" must be numbers joined by dots, e.g. "
                                 "\"1.1\""));
   }
-  if (r.pillar() < 1 || r.pillar() != FirstNumber(r.activity_code())) {
+  if (r.pillar() < 1 || r.pillar() > kPlanPillars) {
+    return Invalid("pillar", absl::StrCat("must be 1 to ", kPlanPillars,
+                                          " (the action plan's pillars); got ",
+                                          r.pillar()));
+  }
+  if (r.pillar() != FirstNumber(r.activity_code())) {
     return Invalid("pillar",
                    absl::StrCat(r.pillar(), " does not match activity code ",
                                 r.activity_code(), " (its first number is "
@@ -227,7 +221,6 @@ absl::StatusOr<BudgetEvents> DecideAddLine(const BudgetState& s,
   NCM_ASSIGN_OR_RETURN(std::string description,
                        CleanText(r.description(), "description", 500, true));
   NCM_ASSIGN_OR_RETURN(pb::LineFigures f, Figures(r.figures(), "figures"));
-  NCM_RETURN_IF_ERROR(TotalFits(s, 0, f.total_minor()));
   BudgetEvents out(1);
   auto* a = out[0].mutable_line_added();
   a->set_line_id(line_id);
@@ -236,6 +229,7 @@ absl::StatusOr<BudgetEvents> DecideAddLine(const BudgetState& s,
   a->set_item_code(r.item_code());
   a->set_description(description);
   *a->mutable_figures() = std::move(f);
+  NCM_RETURN_IF_ERROR(TotalsFitAfter(s, out, "figures"));
   return out;
 }
 
@@ -252,13 +246,12 @@ absl::StatusOr<BudgetEvents> DecideReviseLine(
   if (f.SerializeAsString() == line->Current().SerializeAsString()) {
     return BudgetEvents{};
   }
-  NCM_RETURN_IF_ERROR(
-      TotalFits(s, line->Current().total_minor(), f.total_minor()));
   BudgetEvents out(1);
   auto* v = out[0].mutable_line_revised();
   v->set_line_id(r.line_id());
   *v->mutable_figures() = std::move(f);
   v->set_reason(reason);
+  NCM_RETURN_IF_ERROR(TotalsFitAfter(s, out, "figures"));
   return out;
 }
 
@@ -277,6 +270,13 @@ absl::StatusOr<BudgetEvents> DecideDeclareTotal(
       if (!absl::SimpleAtoi(r.key(), &pillar) || pillar < 1 ||
           absl::StrCat(pillar) != r.key()) {
         return Invalid("key", "must be the pillar's number, e.g. \"4\"");
+      }
+      if (!std::any_of(s.lines.begin(), s.lines.end(), [&](const Line& l) {
+            return l.added.pillar() == pillar;
+          })) {
+        return Invalid("key", absl::StrCat("pillar ", pillar,
+                                           " has no line in the budget; add "
+                                           "its lines first"));
       }
       break;
     }
@@ -382,6 +382,7 @@ absl::StatusOr<BudgetEvents> DecideTransaction(
   *t->mutable_activity_codes() = r.activity_codes();
   t->set_description(description);
   t->set_reference(reference);
+  NCM_RETURN_IF_ERROR(TotalsFitAfter(s, out, "amount.minor_units"));
   return out;
 }
 
@@ -389,11 +390,29 @@ absl::StatusOr<BudgetEvents> DecideTransaction(
 
 namespace {
 
-absl::Status AddTo(int64_t* into, int64_t v) {
-  if (__builtin_add_overflow(*into, v, into)) {
-    return absl::OutOfRangeError("a total overflows 64-bit minor units");
+// Adds `v` to `*into`, capping at the int64 range; false when it capped.
+bool AddTo(int64_t* into, int64_t v) {
+  if (!__builtin_add_overflow(*into, v, into)) return true;
+  *into = v > 0 ? std::numeric_limits<int64_t>::max()
+                : std::numeric_limits<int64_t>::min();
+  return false;
+}
+
+const char* FlowName(pb::TransactionType type) {
+  switch (type) {
+    case pb::INCOMING_PLEDGE: return "pledged";
+    case pb::INCOMING_COMMITMENT: return "committed";
+    case pb::INCOMING_FUNDS: return "received";
+    default: return "spent";
   }
-  return absl::OkStatus();
+}
+
+std::string TotalName(const pb::Totals& t) {
+  switch (t.scope()) {
+    case pb::ACTIVITY: return absl::StrCat("activity ", t.key(), "'s");
+    case pb::PILLAR: return absl::StrCat("pillar ", t.key(), "'s");
+    default: return "the budget's";
+  }
 }
 
 int64_t FlowOf(const pb::Totals& t, pb::TransactionType type) {
@@ -416,7 +435,12 @@ void SetFlow(pb::Totals* t, pb::TransactionType type, int64_t v) {
 
 }  // namespace
 
-absl::StatusOr<AllTotals> ComputeTotals(const BudgetState& s) {
+AllTotals ComputeTotals(const BudgetState& s) {
+  std::string overflowed;
+  auto capped = [&](pb::Totals* t, const char* what) {
+    t->set_overflowed(true);
+    if (overflowed.empty()) overflowed = absl::StrCat(TotalName(*t), " ", what);
+  };
   std::map<std::string, pb::Totals> activities;
   std::map<int, pb::Totals> pillars;
   pb::Totals budget;
@@ -438,8 +462,12 @@ absl::StatusOr<AllTotals> ComputeTotals(const BudgetState& s) {
                           &pillar(l.added.pillar()), &budget}) {
       int64_t original = t->original_minor();
       int64_t current = t->current_minor();
-      NCM_RETURN_IF_ERROR(AddTo(&original, l.added.figures().total_minor()));
-      NCM_RETURN_IF_ERROR(AddTo(&current, l.Current().total_minor()));
+      if (!AddTo(&original, l.added.figures().total_minor())) {
+        capped(t, "original total");
+      }
+      if (!AddTo(&current, l.Current().total_minor())) {
+        capped(t, "current total");
+      }
       t->set_original_minor(original);
       t->set_current_minor(current);
     }
@@ -455,12 +483,17 @@ absl::StatusOr<AllTotals> ComputeTotals(const BudgetState& s) {
     for (int p : touched) targets.push_back(&pillar(p));
     for (pb::Totals* t : targets) {
       int64_t v = FlowOf(*t, tx.type());
-      NCM_RETURN_IF_ERROR(AddTo(&v, tx.budget_amount_minor()));
+      if (!AddTo(&v, tx.budget_amount_minor())) capped(t, FlowName(tx.type()));
       SetFlow(t, tx.type(), v);
     }
   }
   auto finish = [&](pb::Totals* t) {
-    t->set_gap_minor(t->current_minor() - t->received_minor());
+    int64_t gap = 0;
+    if (__builtin_sub_overflow(t->current_minor(), t->received_minor(), &gap)) {
+      gap = std::numeric_limits<int64_t>::min();
+      t->set_overflowed(true);
+    }
+    t->set_gap_minor(gap);
     auto it = s.declared.find({t->scope(), t->key()});
     if (it != s.declared.end()) {
       t->set_declared_minor(it->second.amount_minor());
@@ -494,7 +527,25 @@ absl::StatusOr<AllTotals> ComputeTotals(const BudgetState& s) {
   }
   finish(&budget);
   out.budget = budget;
+  out.overflowed = std::move(overflowed);
   return out;
 }
+
+namespace {
+
+absl::Status TotalsFitAfter(const BudgetState& s, const BudgetEvents& events,
+                            const std::string& field) {
+  BudgetState after = s;
+  for (const pb::BudgetEvent& e : events) Apply(e, EventMeta{}, &after);
+  const AllTotals t = ComputeTotals(after);
+  if (t.overflowed.empty()) return absl::OkStatus();
+  return Invalid(field, absl::StrCat(
+                            "would make ", t.overflowed,
+                            " go past the largest sum of minor units (",
+                            std::numeric_limits<int64_t>::max(),
+                            "); check the figures"));
+}
+
+}  // namespace
 
 }  // namespace ncm::resources

@@ -1,5 +1,7 @@
 #include "ncm/resources/handler.h"
 
+#include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -155,14 +157,12 @@ ResourcesHandler::RecordTransaction(const pb::RecordTransactionRequest& r,
   return out;
 }
 
-absl::StatusOr<pb::Budget> ResourcesHandler::GetBudget(
-    const pb::GetBudgetRequest& r) {
-  NCM_RETURN_IF_ERROR(CheckUuid(r.budget_id(), "budget_id"));
-  NCM_RETURN_IF_ERROR(services::CheckMinPosition(store_, r.min_position()));
-  NCM_ASSIGN_OR_RETURN(auto l, LoadBudget(r.budget_id()));
-  if (!l.state.exists) {
-    return absl::NotFoundError(absl::StrCat("no budget ", r.budget_id()));
-  }
+namespace {
+
+constexpr int kMaxTransactionsPage = 1000;
+
+// The budget as folded, with transactions [from, from + count).
+pb::Budget BudgetOf(const Loaded<BudgetState>& l, size_t from, size_t count) {
   const BudgetState& s = l.state;
   pb::Budget out;
   out.set_budget_id(s.opened.budget_id());
@@ -185,11 +185,17 @@ absl::StatusOr<pb::Budget> ResourcesHandler::GetBudget(
     b->set_declared_total_mismatch(f.has_declared_total_minor() &&
                                    f.declared_total_minor() != f.total_minor());
   }
-  NCM_ASSIGN_OR_RETURN(AllTotals totals, ComputeTotals(s));
+  AllTotals totals = ComputeTotals(s);
   for (auto& t : totals.activities) *out.add_activities() = std::move(t);
   for (auto& t : totals.pillars) *out.add_pillars() = std::move(t);
   *out.mutable_total() = std::move(totals.budget);
-  for (const TransactionEntry& e : s.transactions) {
+  out.set_transaction_count(static_cast<int32_t>(s.transactions.size()));
+  const size_t to = std::min(s.transactions.size(), from + count);
+  if (to < s.transactions.size()) {
+    out.set_next_transactions_page_token(absl::StrCat(to));
+  }
+  for (size_t i = from; i < to; ++i) {
+    const TransactionEntry& e = s.transactions[i];
     const pb::TransactionRecorded& t = e.transaction;
     auto* o = out.add_transactions();
     o->set_transaction_id(t.transaction_id());
@@ -206,6 +212,34 @@ absl::StatusOr<pb::Budget> ResourcesHandler::GetBudget(
   }
   out.set_revision(l.revision.value_or(0));
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<pb::Budget> ResourcesHandler::GetBudget(
+    const pb::GetBudgetRequest& r) {
+  NCM_RETURN_IF_ERROR(CheckUuid(r.budget_id(), "budget_id"));
+  NCM_RETURN_IF_ERROR(services::CheckMinPosition(store_, r.min_position()));
+  const int size = r.transactions_page_size() == 0 ? kMaxTransactionsPage
+                                                   : r.transactions_page_size();
+  if (size < 1 || size > kMaxTransactionsPage) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "transactions_page_size must be 0 to ", kMaxTransactionsPage, " (0: ",
+        kMaxTransactionsPage, "); got ", r.transactions_page_size()));
+  }
+  NCM_ASSIGN_OR_RETURN(auto l, LoadBudget(r.budget_id()));
+  if (!l.state.exists) {
+    return absl::NotFoundError(absl::StrCat("no budget ", r.budget_id()));
+  }
+  size_t from = 0;
+  if (!r.transactions_page_token().empty() &&
+      (!absl::SimpleAtoi(r.transactions_page_token(), &from) ||
+       from > l.state.transactions.size())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "transactions_page_token \"", r.transactions_page_token(),
+        "\" is not one this budget gave; start without one"));
+  }
+  return BudgetOf(l, from, static_cast<size_t>(size));
 }
 
 void ResourcesHandler::SetReadSide(readside::ReadSide* read_side,
@@ -259,12 +293,14 @@ ResourcesHandler::GetFundingPosition(const pb::GetFundingPositionRequest& r) {
   out.set_fiscal_year(r.fiscal_year());
   out.set_position(st.applied_position);
   for (const std::string& id : ids) {
-    pb::GetBudgetRequest g;
-    g.set_budget_id(id);
-    NCM_ASSIGN_OR_RETURN(pb::Budget b, GetBudget(g));
+    NCM_ASSIGN_OR_RETURN(auto l, LoadBudget(id));
+    if (!l.state.exists) continue;
+    pb::Budget b = BudgetOf(l, 0, 0);  // transactions: GetBudget
+    b.clear_next_transactions_page_token();
     pb::BudgetPosition* p = out.add_budgets();
     int64_t gov = 0, donor = 0;
-    for (const pb::Transaction& t : b.transactions()) {
+    for (const TransactionEntry& e : l.state.transactions) {
+      const pb::TransactionRecorded& t = e.transaction;
       if (t.type() != pb::INCOMING_FUNDS) continue;
       NCM_ASSIGN_OR_RETURN(std::optional<std::string> kind,
                            view->Get(absl::StrCat("o/", t.organisation_id())));
@@ -273,7 +309,10 @@ ResourcesHandler::GetFundingPosition(const pb::GetFundingPositionRequest& r) {
       const bool government = k == stakeholders::v1::MINISTRY ||
                               k == stakeholders::v1::DEPARTMENT_OR_AGENCY ||
                               k == stakeholders::v1::COUNTY_GOVERNMENT;
-      (government ? gov : donor) += t.budget_amount_minor();
+      int64_t& sum = government ? gov : donor;
+      if (__builtin_add_overflow(sum, t.budget_amount_minor(), &sum)) {
+        sum = std::numeric_limits<int64_t>::max();  // capped, as totals are
+      }
     }
     p->set_government_received_minor(gov);
     p->set_donor_received_minor(donor);

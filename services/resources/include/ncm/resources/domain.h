@@ -82,11 +82,18 @@ struct AllTotals {
   std::vector<pb::Totals> activities;
   std::vector<pb::Totals> pillars;
   pb::Totals budget;
+  // The first total whose sum went past 64-bit minor units, e.g.
+  // "pillar 2's pledged"; empty when every sum fits. Such a total is capped
+  // and marked `overflowed`: reads never fail on data already stored.
+  std::string overflowed;
 };
 // Flows earmarked to several activities count toward each activity's
 // figures once per activity but once only in pillar and budget totals;
 // unearmarked flows count in the budget total only.
-absl::StatusOr<AllTotals> ComputeTotals(const BudgetState& s);
+AllTotals ComputeTotals(const BudgetState& s);
+
+// The action plan's pillars, numbered from 1.
+inline constexpr int kPlanPillars = 4;
 
 }  // namespace ncm::resources
 
