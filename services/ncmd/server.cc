@@ -235,7 +235,18 @@ class ServerImpl final : public Server {
     services::EventStoreService::Scope scope;
     scope.readable_categories = {"resolution", "meeting", "organisation",
                                  "workinggroup", "mou", "budget"};
+    // Every category a domain service writes is its own: a raw append
+    // there could record what its service would refuse, or an event its
+    // read models cannot apply.
     scope.reserved_categories = {access::kPrincipalCategory};
+    for (const std::string& stream :
+         {stakeholders::OrganisationStream(""), stakeholders::PersonStream(""),
+          stakeholders::WorkingGroupStream(""),
+          stakeholders::AcronymStream(""), resolutions::MeetingStream(""),
+          resolutions::ResolutionStream(""), mous::MouStream(""),
+          resources::BudgetStream("")}) {
+      scope.reserved_categories.push_back(stream.substr(0, stream.size() - 1));
+    }
     eventstore_service_ = std::make_unique<services::EventStoreService>(
         store_.get(), options.limits, gate_.get(), std::move(scope));
     registry_->SetOnRevoke([svc = eventstore_service_.get()](

@@ -83,7 +83,7 @@ class EventStoreGrpcTest : public ::testing::Test {
 
 TEST_F(EventStoreGrpcTest, AppendThenReadEveryWay) {
   pb::AppendResponse resp;
-  ASSERT_TRUE(Append(One("resolution-1", pb::ExpectedRevision::NO_STREAM, 0, 3),
+  ASSERT_TRUE(Append(One("case-1", pb::ExpectedRevision::NO_STREAM, 0, 3),
                      &resp)
                   .ok());
   // Position 1 holds the admin principal registered at the first start.
@@ -93,7 +93,7 @@ TEST_F(EventStoreGrpcTest, AppendThenReadEveryWay) {
 
   grpc::ClientContext c1;
   pb::ReadStreamRequest rs;
-  rs.set_stream_id("resolution-1");
+  rs.set_stream_id("case-1");
   rs.set_from_end(true);
   rs.set_direction(pb::BACKWARD);
   rs.set_max_count(2);
@@ -108,7 +108,7 @@ TEST_F(EventStoreGrpcTest, AppendThenReadEveryWay) {
 
   grpc::ClientContext c2;
   pb::GetStreamInfoRequest gi;
-  gi.set_stream_id("resolution-1");
+  gi.set_stream_id("case-1");
   pb::StreamInfo info;
   ASSERT_TRUE(stub_->GetStreamInfo(&c2, gi, &info).ok());
   EXPECT_EQ(info.event_count(), 3u);

@@ -123,5 +123,46 @@ TEST(HardeningTest, EveryRequestWithAnUnknownFieldAtAnyDepthIsRefused) {
   server->Shutdown(absl::Seconds(5));
 }
 
+TEST(HardeningTest, RawAppendsCannotReachTheDomainServicesStreams) {
+  ::ncm::testing::TempDir dir;
+  auto server = ::ncm::testing::StartLoopbackServer(dir.Sub("db"));
+  ASSERT_NE(server, nullptr);
+  auto admin = ::ncm::testing::AdminChannel(*server, dir.Sub("db"));
+  auto stub = ncm::eventstore::v1::EventStore::NewStub(admin);
+  const uint64_t head = server->store()->HeadPosition();
+  for (const char* category :
+       {"organisation", "person", "workinggroup", "acronym", "meeting",
+        "resolution", "mou", "budget", "principal"}) {
+    ncm::eventstore::v1::AppendRequest r;
+    auto* w = r.add_streams();
+    w->set_stream_id(
+        absl::StrCat(category, "-6f1c2d3e-4b5a-4c6d-8e7f-8091a2b3c4d5"));
+    auto* e = w->add_events();
+    e->set_event_id("0b0c0d0e-1f20-4122-8324-252627282930");
+    e->set_event_type("ncm.attack.v1.Unknown");
+    e->set_payload("x");
+    grpc::ClientContext ctx;
+    ncm::eventstore::v1::AppendResponse out;
+    grpc::Status s = stub->Append(&ctx, r, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << category;
+    EXPECT_THAT(s.error_message(), HasSubstr("only its own service writes"))
+        << category;
+  }
+  // Other categories stay open to raw appends.
+  ncm::eventstore::v1::AppendRequest r;
+  auto* w = r.add_streams();
+  w->set_stream_id("note-1");
+  w->mutable_expected()->set_kind(ncm::eventstore::v1::ExpectedRevision::ANY);
+  auto* e = w->add_events();
+  e->set_event_id("0b0c0d0e-1f20-4122-8324-252627282931");
+  e->set_event_type("ncm.notes.v1.Noted");
+  grpc::ClientContext ctx;
+  ncm::eventstore::v1::AppendResponse out;
+  grpc::Status ok = stub->Append(&ctx, r, &out);
+  EXPECT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_EQ(server->store()->HeadPosition(), head + 1);
+  server->Shutdown(absl::Seconds(5));
+}
+
 }  // namespace
 }  // namespace ncm

@@ -23,13 +23,21 @@ using ::testing::HasSubstr;
 using Code = absl::StatusCode;
 
 // Counts events per stream and in all; optionally fails at one position.
+// Events of type test.Unknown it cannot apply (DATA_LOSS, as a real
+// projection answers an event it cannot decode), and it checks the
+// sequence of positions only when there are none.
 class Counter final : public Projection {
  public:
   explicit Counter(uint64_t fail_at = 0) : fail_at_(fail_at) {}
   std::string name() const override { return "counter"; }
   absl::Status Apply(const es::RecordedEvent& e, ProjectionTxn* txn) override {
     if (e.position == fail_at_) {
-      return absl::InternalError(absl::StrCat("injected at ", e.position));
+      // What a projection passes on when its storage fails.
+      return absl::UnavailableError(absl::StrCat("injected at ", e.position));
+    }
+    if (e.event_type == "test.Unknown") {
+      txn->Put("half-applied", "1");  // must not reach the model
+      return absl::DataLossError("test.Unknown is not a type it knows");
     }
     for (const std::string& key : {std::string("all"), "s/" + e.stream_id}) {
       auto v = txn->Get(key);
@@ -43,16 +51,21 @@ class Counter final : public Projection {
     if (!last.ok()) return last.status();
     uint64_t p = 0;
     if (last->has_value()) (void)absl::SimpleAtoi(**last, &p);
-    if (p + 1 != e.position) {
+    if (!lenient_ && p + 1 != e.position) {
       return absl::InternalError(
           absl::StrCat("position ", e.position, " after ", p));
     }
     txn->Put("last", absl::StrCat(e.position));
     return absl::OkStatus();
   }
+  Counter* Lenient() {
+    lenient_ = true;
+    return this;
+  }
 
  private:
   const uint64_t fail_at_;
+  bool lenient_ = false;
 };
 
 class ReadSideTest : public ::testing::Test {
@@ -65,7 +78,8 @@ class ReadSideTest : public ::testing::Test {
     store_ = std::move(*s);
   }
 
-  void Append(int streams, int per_stream) {
+  void Append(int streams, int per_stream,
+              const std::string& type = "test.Happened") {
     for (int i = 0; i < per_stream; ++i) {
       es::AppendRequest req;
       for (int s = 0; s < streams; ++s) {
@@ -73,16 +87,18 @@ class ReadSideTest : public ::testing::Test {
         w.stream_id = absl::StrCat("thing-", s);
         auto& e = w.events.emplace_back();
         e.event_id = services::NewUuid();
-        e.event_type = "test.Happened";
+        e.event_type = type;
         e.payload = "x";
       }
       ASSERT_THAT(store_->Append(std::move(req)), IsOk());
     }
   }
 
-  std::unique_ptr<ReadSide> Open(uint64_t fail_at = 0) {
+  std::unique_ptr<ReadSide> Open(uint64_t fail_at = 0, bool lenient = false) {
     std::vector<std::unique_ptr<Projection>> ps;
-    ps.push_back(std::make_unique<Counter>(fail_at));
+    auto counter = std::make_unique<Counter>(fail_at);
+    if (lenient) counter->Lenient();
+    ps.push_back(std::move(counter));
     ReadSideOptions o;
     o.path = dir_.Sub("models");
     o.page_events = 100;
@@ -172,6 +188,42 @@ TEST_F(ReadSideTest, RebuildFromZeroEqualsTheIncrementalModel) {
   EXPECT_EQ(before, after);
   EXPECT_EQ(before.size(), 100u + 3);  // per stream, all, last, checkpoint
   EXPECT_EQ(Number(rs.get(), "all"), 20000u);
+  rs->Stop();
+}
+
+TEST_F(ReadSideTest, AnEventItCannotApplyIsKeptAsPoisonAndTheModelGoesOn) {
+  Append(2, 60);            // 1-120
+  Append(1, 1, "test.Unknown");  // 121
+  Append(2, 40);            // 122-201
+  {
+    auto rs = Open(0, /*lenient=*/true);
+    ASSERT_THAT(rs->Start(), IsOk());
+    ASSERT_THAT(rs->WaitFor("counter", 201, absl::Seconds(10)), IsOk());
+    EXPECT_EQ(Number(rs.get(), "all"), 200u);
+    EXPECT_EQ(Number(rs.get(), "half-applied"), 0u);
+    auto st = rs->Status("counter");
+    ASSERT_THAT(st, IsOk());
+    EXPECT_EQ(st->error, "");
+    EXPECT_EQ(st->applied_position, 201u);
+    EXPECT_EQ(st->poison_count, 1u);
+    ASSERT_TRUE(st->last_poison.has_value());
+    EXPECT_EQ(st->last_poison->position, 121u);
+    EXPECT_EQ(st->last_poison->stream_id, "thing-0");
+    EXPECT_EQ(st->last_poison->event_type, "test.Unknown");
+    EXPECT_THAT(st->last_poison->reason, HasSubstr("not a type it knows"));
+    rs->Stop();
+  }
+  // Kept across a reopen; a rebuild applies everything again.
+  auto rs = Open(0, /*lenient=*/true);
+  auto st = rs->Status("counter");
+  ASSERT_THAT(st, IsOk());
+  EXPECT_EQ(st->poison_count, 1u);
+  ASSERT_THAT(rs->Start(), IsOk());
+  ASSERT_THAT(rs->Rebuild("counter", absl::Seconds(10)), IsOk());
+  st = rs->Status("counter");
+  ASSERT_THAT(st, IsOk());
+  EXPECT_EQ(st->poison_count, 1u);
+  EXPECT_EQ(Number(rs.get(), "all"), 200u);
   rs->Stop();
 }
 

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "ncm/eventstore/status_macros.h"
@@ -21,6 +22,8 @@ namespace es = ::ncm::eventstore;
 constexpr char kCheckpointKey[] = {'\0', 'c', 'h', 'e', 'c', 'k', 'p', 'o',
                                    'i', 'n', 't'};
 const rocksdb::Slice kCheckpoint(kCheckpointKey, sizeof(kCheckpointKey));
+// "\0poison/" + position (8 bytes, big-endian) -> PoisonEvent fields.
+const std::string kPoisonPrefix("\0poison/", 8);
 
 std::string EncodePosition(uint64_t p) {
   std::string out(8, '\0');
@@ -81,9 +84,13 @@ class TxnImpl final : public ProjectionTxn {
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_,
                                  rocksdb::Slice(key.data(), key.size()), &v);
     if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) storage_failed_ = true;
     NCM_RETURN_IF_ERROR(FromRocks(s, "get"));
     return v;
   }
+  // A read of the model's own storage failed during this page: an error
+  // from the projection is then no fault of the event.
+  bool storage_failed() const { return storage_failed_; }
   void Put(absl::string_view key, absl::string_view value) override {
     batch_->Put(cf_, rocksdb::Slice(key.data(), key.size()),
                 rocksdb::Slice(value.data(), value.size()));
@@ -99,7 +106,34 @@ class TxnImpl final : public ProjectionTxn {
   rocksdb::ColumnFamilyHandle* cf_;
   rocksdb::WriteBatch* batch_;
   absl::flat_hash_map<std::string, std::optional<std::string>> overlay_;
+  bool storage_failed_ = false;
 };
+
+std::string EncodePoison(const PoisonEvent& p) {
+  // Length-prefixed fields: stream id, event type, reason.
+  std::string out;
+  for (const std::string* f : {&p.stream_id, &p.event_type, &p.reason}) {
+    out += EncodePosition(f->size());
+    out += *f;
+  }
+  return out;
+}
+
+std::optional<PoisonEvent> DecodePoison(absl::string_view key,
+                                        absl::string_view value) {
+  if (key.size() != kPoisonPrefix.size() + 8) return std::nullopt;
+  PoisonEvent p;
+  p.position = DecodePosition(std::string(key.substr(kPoisonPrefix.size())));
+  for (std::string* f : {&p.stream_id, &p.event_type, &p.reason}) {
+    if (value.size() < 8) return std::nullopt;
+    const uint64_t n = DecodePosition(std::string(value.substr(0, 8)));
+    value.remove_prefix(8);
+    if (value.size() < n) return std::nullopt;
+    *f = std::string(value.substr(0, n));
+    value.remove_prefix(n);
+  }
+  return p;
+}
 
 struct Model;
 
@@ -129,6 +163,8 @@ struct Model {
   uint64_t head_seen ABSL_GUARDED_BY(mu) = 0;
   bool stop ABSL_GUARDED_BY(mu) = false;
   std::string error ABSL_GUARDED_BY(mu);
+  uint64_t poison_count ABSL_GUARDED_BY(mu) = 0;
+  std::optional<PoisonEvent> last_poison ABSL_GUARDED_BY(mu);
   std::thread thread;
   // Runner thread only: written since the last flush, and when that was.
   bool unflushed = false;
@@ -228,8 +264,25 @@ class ReadSideImpl final : public ReadSide {
       rocksdb::Status s =
           db_->Get(rocksdb::ReadOptions(), handles[i], kCheckpoint, &cp);
       if (!s.IsNotFound()) NCM_RETURN_IF_ERROR(FromRocks(s, "checkpoint"));
+      // The poison events kept, to count them again.
+      uint64_t poisoned = 0;
+      std::optional<PoisonEvent> last;
+      {
+        std::unique_ptr<rocksdb::Iterator> it(
+            db_->NewIterator(rocksdb::ReadOptions(), handles[i]));
+        for (it->Seek(kPoisonPrefix);
+             it->Valid() && it->key().starts_with(kPoisonPrefix); it->Next()) {
+          ++poisoned;
+          last = DecodePoison(
+              absl::string_view(it->key().data(), it->key().size()),
+              absl::string_view(it->value().data(), it->value().size()));
+        }
+        NCM_RETURN_IF_ERROR(FromRocks(it->status(), "poison events"));
+      }
       absl::MutexLock l(&m->mu);
       m->applied = s.ok() ? DecodePosition(cp) : 0;
+      m->poison_count = poisoned;
+      m->last_poison = std::move(last);
       models_[names[i]] = std::move(m);
     }
     return absl::OkStatus();
@@ -291,6 +344,8 @@ class ReadSideImpl final : public ReadSide {
     absl::MutexLock l(&m->mu);
     s.applied_position = m->applied;
     s.error = m->error;
+    s.poison_count = m->poison_count;
+    s.last_poison = m->last_poison;
     return s;
   }
 
@@ -319,6 +374,8 @@ class ReadSideImpl final : public ReadSide {
       absl::MutexLock l(&m->mu);
       m->applied = 0;
       m->error.clear();
+      m->poison_count = 0;
+      m->last_poison.reset();
     }
     m->unflushed = false;  // a new column family; its runner is stopped
     const uint64_t head = store_->HeadPosition();
@@ -412,26 +469,71 @@ class ReadSideImpl final : public ReadSide {
     return absl::OkStatus();
   }
 
+  // Applies a page, and writes what it changed with the new checkpoint.
+  // An event the projection refuses ends the page there: the events before
+  // it are applied again in a fresh batch, and it is recorded as a poison
+  // event in the same batch, the checkpoint at its position; the next page
+  // starts after it.
   absl::Status ApplyPage(Model* m, const std::vector<es::RecordedEvent>& events) {
     absl::ReaderMutexLock cf_lock(&m->cf_mu);
-    rocksdb::WriteBatch batch;
-    TxnImpl txn(db_.get(), m->cf, &batch);
-    for (const es::RecordedEvent& e : events) {
-      absl::Status s = m->projection->Apply(e, &txn);
-      if (!s.ok()) {
-        (void)m->projection->EndPage(nullptr);
-        return s;
+    size_t count = events.size();
+    std::optional<PoisonEvent> poison;
+    for (;;) {
+      rocksdb::WriteBatch batch;
+      TxnImpl txn(db_.get(), m->cf, &batch);
+      size_t failed = count;
+      absl::Status why;
+      for (size_t i = 0; i < count; ++i) {
+        why = m->projection->Apply(events[i], &txn);
+        if (!why.ok()) {
+          failed = i;
+          break;
+        }
       }
+      if (failed < count) {
+        (void)m->projection->EndPage(nullptr);
+        // UNAVAILABLE is the model's storage failing, whatever read it:
+        // the runner stops (and a restart resumes) rather than skip.
+        if (txn.storage_failed() || absl::IsUnavailable(why) ||
+            poison.has_value()) {
+          return why;
+        }
+        const es::RecordedEvent& e = events[failed];
+        poison = PoisonEvent{e.position, e.stream_id, e.event_type,
+                             std::string(why.message())};
+        count = failed;
+        continue;
+      }
+      NCM_RETURN_IF_ERROR(m->projection->EndPage(&txn));
+      const uint64_t last =
+          poison ? poison->position : events[count - 1].position;
+      if (poison) {
+        batch.Put(m->cf, kPoisonPrefix + EncodePosition(poison->position),
+                  EncodePoison(*poison));
+      }
+      batch.Put(m->cf, kCheckpoint, EncodePosition(last));
+      NCM_RETURN_IF_ERROR(
+          FromRocks(db_->Write(PageWriteOptions(), &batch), "write"));
+      m->unflushed = true;
+      if (poison) {
+        std::fprintf(stderr,
+                     "level=error msg=\"poison event skipped\" model=%s "
+                     "position=%llu stream=\"%s\" type=\"%s\" "
+                     "reason=\"%s\"\n",
+                     m->projection->name().c_str(),
+                     static_cast<unsigned long long>(poison->position),
+                     absl::CEscape(poison->stream_id).c_str(),
+                     absl::CEscape(poison->event_type).c_str(),
+                     absl::CEscape(poison->reason).c_str());
+      }
+      absl::MutexLock l(&m->mu);
+      m->applied = last;
+      if (poison) {
+        ++m->poison_count;
+        m->last_poison = std::move(poison);
+      }
+      return absl::OkStatus();
     }
-    NCM_RETURN_IF_ERROR(m->projection->EndPage(&txn));
-    const uint64_t last = events.back().position;
-    batch.Put(m->cf, kCheckpoint, EncodePosition(last));
-    NCM_RETURN_IF_ERROR(
-        FromRocks(db_->Write(PageWriteOptions(), &batch), "write"));
-    m->unflushed = true;
-    absl::MutexLock l(&m->mu);
-    m->applied = last;
-    return absl::OkStatus();
   }
 
   es::EventStore* const store_;

@@ -15,6 +15,14 @@ pb::ReadModelStatus ToProto(const ModelStatus& s) {
   out.set_applied_position(s.applied_position);
   out.set_head_position(s.head_position);
   out.set_error(s.error);
+  out.set_poison_count(s.poison_count);
+  if (s.last_poison) {
+    pb::PoisonEvent* p = out.mutable_last_poison();
+    p->set_position(s.last_poison->position);
+    p->set_stream_id(s.last_poison->stream_id);
+    p->set_event_type(s.last_poison->event_type);
+    p->set_reason(s.last_poison->reason);
+  }
   return out;
 }
 

@@ -3,11 +3,15 @@
 // thread reads the log from its model's checkpoint, applies a page of
 // events and writes the model's changes and the new checkpoint in one
 // write batch, so that across a crash no event is skipped and none is
-// applied twice. New commits wake the runner (the in-process bus).
+// applied twice. New commits wake the runner (the in-process bus). An event
+// the projection cannot apply does not stop it: it is recorded as a poison
+// event (logged, counted in Status) and the runner goes on after it; its
+// storage failing does stop it.
 #ifndef NCM_READSIDE_RUNNER_H_
 #define NCM_READSIDE_RUNNER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,11 +28,22 @@ struct ReadSideOptions {
   size_t page_bytes = 4 << 20; // and about this many bytes
 };
 
+// An event a projection could not apply: skipped, and kept with the
+// model (key "\0poison/" and its position) until the model is rebuilt.
+struct PoisonEvent {
+  uint64_t position = 0;
+  std::string stream_id;
+  std::string event_type;
+  std::string reason;
+};
+
 struct ModelStatus {
   std::string name;
   uint64_t applied_position = 0;  // the last position applied
   uint64_t head_position = 0;     // the log's head when asked
   std::string error;              // why the runner stopped, if it did
+  uint64_t poison_count = 0;      // events skipped, as PoisonEvent
+  std::optional<PoisonEvent> last_poison;
 };
 
 class ReadSide {
