@@ -252,6 +252,27 @@ bool SameContent(const RecordedEvent& r, const std::string& stream_id,
   return !p.occurred_at.has_value() || *p.occurred_at == r.occurred_at;
 }
 
+// The stream's last revision among its events before `position`.
+absl::StatusOr<std::optional<uint64_t>> RevisionBefore(
+    AppendState& state, const std::string& stream_id, uint64_t position) {
+  NCM_ASSIGN_OR_RETURN(std::optional<uint64_t> last,
+                       state.LastRevision(stream_id));
+  if (!last.has_value()) return std::nullopt;
+  // Positions grow with revisions: find the last revision before it.
+  uint64_t lo = 0, hi = *last + 1;  // answer in [lo - 1, hi - 1]
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    NCM_ASSIGN_OR_RETURN(uint64_t p, state.PositionOf(stream_id, mid));
+    if (p < position) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == 0) return std::nullopt;
+  return lo - 1;
+}
+
 absl::StatusOr<AppendPlan> PlanAppend(AppendRequest* request,
                                       AppendState& state,
                                       uint64_t head_position,
@@ -310,6 +331,13 @@ absl::StatusOr<AppendPlan> PlanAppend(AppendRequest* request,
       sr.stream_id = req.streams[s].stream_id;
       for (size_t i = 0; i < found[s].size(); ++i) {
         const RecordedEvent& r = *found[s][i];
+        if (i > 0 && r.revision <= sr.last_revision) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              "events of stream \"", sr.stream_id,
+              "\" are recorded in another order (event ", r.event_id,
+              " is at revision ", r.revision, ", before revision ",
+              sr.last_revision, "); retry the original append unchanged"));
+        }
         if (i == 0) sr.first_revision = r.revision;
         sr.last_revision = r.revision;
         sr.positions.push_back(r.position);
@@ -320,6 +348,16 @@ absl::StatusOr<AppendPlan> PlanAppend(AppendRequest* request,
     }
     plan.result.first_position = lo;
     plan.result.last_position = hi;
+    // A stream that was only checked: the revision it had when the
+    // original append was recorded.
+    for (size_t s = 0; s < req.streams.size(); ++s) {
+      if (!req.streams[s].events.empty()) continue;
+      NCM_ASSIGN_OR_RETURN(
+          std::optional<uint64_t> r,
+          RevisionBefore(state, req.streams[s].stream_id, lo));
+      plan.result.streams[s].first_revision = r.value_or(0);
+      plan.result.streams[s].last_revision = r.value_or(0);
+    }
     return plan;
   }
 
@@ -346,6 +384,12 @@ absl::StatusOr<AppendPlan> PlanAppend(AppendRequest* request,
     sr.stream_id = w.stream_id;
     uint64_t rev = current[s].has_value() ? *current[s] + 1 : 0;
     sr.first_revision = rev;
+    if (w.events.empty()) {
+      // Only checked: the revision it holds.
+      sr.first_revision = sr.last_revision = current[s].value_or(0);
+      plan.result.streams.push_back(std::move(sr));
+      continue;
+    }
     for (ProposedEvent& e : w.events) {
       PlannedRecord pr;
       RecordedEvent& r = pr.event;

@@ -35,6 +35,10 @@ class AppendState {
   // The recorded event with this id, if any.
   virtual absl::StatusOr<std::optional<RecordedEvent>> FindEvent(
       const codec::Uuid& id) = 0;
+  // The position of the stream's event at `revision`.
+  // REQUIRES: revision <= the stream's last revision.
+  virtual absl::StatusOr<uint64_t> PositionOf(const std::string& stream_id,
+                                              uint64_t revision) = 0;
 };
 
 struct PlannedRecord {

@@ -146,6 +146,14 @@ class MemoryEventStore final : public EventStore {
       if (it == s_->ids_.end()) return std::nullopt;
       return s_->log_[it->second - 1];
     }
+    absl::StatusOr<uint64_t> PositionOf(const std::string& stream_id,
+                                        uint64_t revision) override {
+      auto it = s_->streams_.find(stream_id);
+      if (it == s_->streams_.end() || revision >= it->second.size()) {
+        return absl::InternalError("no such revision");
+      }
+      return it->second[revision];
+    }
 
    private:
     MemoryEventStore* s_;

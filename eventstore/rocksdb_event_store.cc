@@ -495,8 +495,19 @@ class RocksDbEventStore final : public EventStore {
       return e;
     }
 
+    absl::StatusOr<uint64_t> PositionOf(const std::string& stream_id,
+                                        uint64_t revision) override {
+      if (auto it = planned_.find(codec::StreamKey(stream_id, revision));
+          it != planned_.end()) {
+        return it->second;
+      }
+      return s_->StreamPosition(stream_id, revision, rocksdb::ReadOptions());
+    }
+
     // REQUIRES: `r` outlives this state.
     void Record(const PlannedRecord& r) {
+      planned_[codec::StreamKey(r.event.stream_id, r.event.revision)] =
+          r.event.position;
       revs_[r.event.stream_id] = r.event.revision;
       events_[std::string(reinterpret_cast<const char*>(r.id.data()),
                           r.id.size())] = &r.event;
@@ -510,6 +521,7 @@ class RocksDbEventStore final : public EventStore {
     RocksDbEventStore* s_;
     absl::flat_hash_map<std::string, uint64_t> revs_;
     absl::flat_hash_map<std::string, const RecordedEvent*> events_;
+    absl::flat_hash_map<std::string, uint64_t> planned_;  // StreamKey -> pos
   };
 
   void WriterLoop() {

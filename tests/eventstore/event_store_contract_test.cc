@@ -154,9 +154,19 @@ TEST_P(EventStoreContractTest, AStreamWithoutEventsOnlyChecksItsExpectation) {
   EXPECT_EQ(res.first_position, 2u);
   EXPECT_EQ(res.last_position, 2u);
   EXPECT_TRUE(res.streams[0].positions.empty());
+  EXPECT_EQ(res.streams[0].first_revision, 0u);
+  EXPECT_EQ(res.streams[0].last_revision, 0u);
   EXPECT_EQ(store_->GetStreamInfo("organisation-1")->event_count, 1u);
   // The checked stream moved on: the append is refused whole.
   MustAppend(One("organisation-1", ExpectedRevision::Exact(0), {Event()}));
+  // A replay of the first still reports the revision it checked.
+  MustAppend(One("organisation-1", ExpectedRevision::Exact(1), {Event()}));
+  auto replay = MustAppend(r);
+  EXPECT_TRUE(replay.idempotent_replay);
+  EXPECT_EQ(replay.streams[0].first_revision, 0u);
+  EXPECT_EQ(replay.streams[0].last_revision, 0u);
+  EXPECT_EQ(replay.streams[1].first_revision, 0u);
+  EXPECT_EQ(replay.first_position, 2u);
   AppendRequest stale;
   stale.streams.push_back({"organisation-1", ExpectedRevision::Exact(0), {}});
   stale.streams.push_back({"resolution-2", ExpectedRevision::NoStream(), {Event()}});
@@ -181,6 +191,22 @@ TEST_P(EventStoreContractTest, AStreamWithoutEventsOnlyChecksItsExpectation) {
   only_checks.streams.push_back({"organisation-1", ExpectedRevision::Exact(1), {}});
   EXPECT_THAT(store_->Append(only_checks),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no events")));
+  EXPECT_EQ(store_->HeadPosition(), 4u);
+}
+
+TEST_P(EventStoreContractTest, AReplayInAnotherOrderIsRefused) {
+  AppendRequest r = One("s-order", ExpectedRevision::NoStream(),
+                        {Event(), Event(), Event()});
+  auto first = MustAppend(r);
+  AppendRequest swapped = r;
+  std::swap(swapped.streams[0].events[0], swapped.streams[0].events[2]);
+  EXPECT_THAT(store_->Append(swapped),
+              StatusIs(absl::StatusCode::kAlreadyExists,
+                       HasSubstr("another order")));
+  auto again = MustAppend(r);
+  EXPECT_TRUE(again.idempotent_replay);
+  EXPECT_EQ(again.streams[0].first_revision, 0u);
+  EXPECT_EQ(again.streams[0].last_revision, 2u);
   EXPECT_EQ(store_->HeadPosition(), 3u);
 }
 

@@ -1,5 +1,6 @@
 // decide() of the stakeholders domain: every rule and transition, legal and
 // illegal, without any store.
+#include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ncm/stakeholders/domain.h"
@@ -401,6 +402,30 @@ TEST(AcronymTest, ClaimsAreExclusiveUntilReleased) {
   ASSERT_EQ(released->size(), 1u);
   Fold(*released, &a);
   EXPECT_TRUE(a.holder.empty());
+}
+
+TEST(CleanTextTest, InvisibleCharactersAreNoText) {
+  for (const char* blank :
+       {"   ", "\u200b", "\u00a0\u00a0", " \u200b\u00a0\ufeff\u2060 ",
+        "\u200e\u200f", "\u3000", "\u00ad"}) {
+    EXPECT_THAT(CleanText(blank, "narrative", 1000, true),
+                StatusIs(Code::kInvalidArgument, HasSubstr("narrative is required")))
+        << absl::CEscape(blank);
+    auto optional = CleanText(blank, "note", 1000, false);
+    ASSERT_THAT(optional, IsOk());
+    EXPECT_EQ(*optional, "");
+  }
+  auto t = CleanText("\u200b\u00a0 Border data \u00a0\u200b", "text", 100, true);
+  ASSERT_THAT(t, IsOk());
+  EXPECT_EQ(*t, "Border data");
+  // Inside the text they stay; so do letters beyond ASCII.
+  t = CleanText("Mombasa\u00a0County – Pwani", "text", 100, true);
+  ASSERT_THAT(t, IsOk());
+  EXPECT_EQ(*t, "Mombasa\u00a0County – Pwani");
+  EXPECT_THAT(CleanText("a\u0085b", "text", 100, true),
+              StatusIs(Code::kInvalidArgument, HasSubstr("control character")));
+  EXPECT_THAT(CleanText("\u00e9\u00e9\u00e9", "text", 2, true),
+              StatusIs(Code::kInvalidArgument, HasSubstr("3 characters")));
 }
 
 }  // namespace

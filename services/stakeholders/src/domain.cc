@@ -160,10 +160,49 @@ void Apply(const pb::AcronymEvent& e, const EventMeta&, AcronymState* s) {
 
 // ----------------------------------------------------------- validation
 
+namespace {
+
+// The code point at `s[*i]` (valid UTF-8, as protobuf checks text fields);
+// advances *i past it.
+char32_t NextCodePoint(absl::string_view s, size_t* i) {
+  const unsigned char c = static_cast<unsigned char>(s[*i]);
+  int n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+  if (*i + n > s.size()) n = 1;
+  char32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+  for (int k = 1; k < n; ++k) {
+    cp = (cp << 6) | (static_cast<unsigned char>(s[*i + k]) & 0x3F);
+  }
+  *i += n;
+  return cp;
+}
+
+// White space and characters that show nothing (zero-width, joiners,
+// direction marks, the byte-order mark, soft hyphen): a text made only of
+// them is empty, and they are trimmed from both ends.
+bool Invisible(char32_t c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+         c == '\f' || c == 0x00A0 || c == 0x00AD || c == 0x034F ||
+         c == 0x115F || c == 0x1160 || c == 0x1680 || c == 0x180E ||
+         (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) ||
+         (c >= 0x205F && c <= 0x206F) || c == 0x3000 || c == 0x3164 ||
+         c == 0xFEFF || c == 0xFFA0;
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> CleanText(const std::string& text,
                                       const std::string& field, size_t max,
                                       bool required) {
-  std::string t(absl::StripAsciiWhitespace(text));
+  // Trim what shows nothing from both ends.
+  size_t begin = text.size(), end = 0;
+  for (size_t i = 0; i < text.size();) {
+    const size_t at = i;
+    if (!Invisible(NextCodePoint(text, &i))) {
+      begin = std::min(begin, at);
+      end = i;
+    }
+  }
+  std::string t = begin < end ? text.substr(begin, end - begin) : std::string();
   if (t.empty()) {
     if (required) {
       return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
@@ -171,9 +210,10 @@ absl::StatusOr<std::string> CleanText(const std::string& text,
     return t;
   }
   size_t chars = 0;
-  for (unsigned char c : t) {
-    if ((c & 0xC0) != 0x80) ++chars;  // count UTF-8 code points
-    if (c < 0x20 || c == 0x7f) {
+  for (size_t i = 0; i < t.size();) {
+    const char32_t c = NextCodePoint(t, &i);
+    ++chars;
+    if (c < 0x20 || (c >= 0x7f && c < 0xA0)) {
       if (c == '\n' && max > 200) continue;  // long text may have lines
       return absl::InvalidArgumentError(
           absl::StrCat(field, " holds a control character; send plain text"));

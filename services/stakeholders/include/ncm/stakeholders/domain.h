@@ -101,8 +101,11 @@ void Apply(const pb::AcronymEvent& e, const EventMeta& m, AcronymState* s);
 absl::StatusOr<pb::OrganisationProfile> ValidateProfile(
     const pb::OrganisationProfile& p, const CountyList& counties,
     const std::string& field);
-// Trims `text`; INVALID_ARGUMENT naming `field` when it is empty (and
-// `required`), longer than `max` characters, or holds control characters.
+// Trims white space and characters that show nothing (U+00A0, U+200B and
+// the other zero-width and direction marks, U+FEFF, ...) from both ends;
+// INVALID_ARGUMENT naming `field` when nothing visible is left (and
+// `required`), when longer than `max` characters, or when it holds control
+// characters (C0 or C1; line breaks allowed in texts over 200 characters).
 absl::StatusOr<std::string> CleanText(const std::string& text,
                                       const std::string& field, size_t max,
                                       bool required);
