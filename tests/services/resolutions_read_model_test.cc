@@ -13,6 +13,7 @@
 #include "ncm/eventstore/rocksdb_event_store.h"
 #include "ncm/resolutions/handler.h"
 #include "ncm/resolutions/read_model.h"
+#include "ncm/resolutions/view.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -421,6 +422,322 @@ TEST_F(ResolutionsReadModelTest, ImplementationReportAsWorkedOutByHand) {
   ASSERT_THAT(rep, IsOk());
   ASSERT_EQ(rep->groups_size(), 1);
   EXPECT_EQ(rep->groups(0).key(), "2022-Q1");
+}
+
+TEST_F(ResolutionsReadModelTest, ABackDatedReportCannotStartImplementationOutOfOrder) {
+  const std::string m = Meeting(absl::CivilDay(2023, 1, 10));
+  pb::AdoptResolutionRequest a;
+  a.set_meeting_id(m);
+  *a.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 1, 10));
+  a.mutable_terms()->set_text("Share border data");
+  a.mutable_terms()->set_lead_organisation_id(orgs_[0]);
+  *a.mutable_terms()->mutable_due_date() = D(absl::CivilDay(2023, 12, 31));
+  a.mutable_terms()->set_strategic_priority(1);
+  a.mutable_terms()->set_pillar(1);
+  auto adopted = h_->AdoptResolution(a, "");
+  ASSERT_THAT(adopted, IsOk());
+  const std::string id = adopted->aggregate_id;
+  pb::ResolutionChangeRequest c;
+  c.set_resolution_id(id);
+  c.set_reason("funds");
+  *c.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 3, 1));
+  ASSERT_THAT(h_->BlockResolution(c, ""), IsOk());
+  *c.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 4, 1));
+  ASSERT_THAT(h_->UnblockResolution(c, ""), IsOk());
+  const uint64_t head = store_->HeadPosition();
+  pb::ReportProgressRequest p;
+  p.set_resolution_id(id);
+  p.set_reporting_organisation_id(orgs_[0]);
+  p.set_percent_complete(30);
+  p.set_narrative("under way");
+  *p.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 2, 1));
+  EXPECT_THAT(h_->ReportProgress(p, ""),
+              StatusIs(Code::kInvalidArgument,
+                       HasSubstr("last status change (2023-04-01)")));
+  pb::MarkImplementedRequest mi;
+  mi.set_resolution_id(id);
+  mi.add_evidence_references("E");
+  *mi.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 2, 15));
+  EXPECT_THAT(h_->MarkImplemented(mi, ""), StatusIs(Code::kFailedPrecondition));
+  EXPECT_EQ(store_->HeadPosition(), head);
+  // Dated after the last change, the report starts implementation.
+  *p.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 4, 2));
+  ASSERT_THAT(h_->ReportProgress(p, ""), IsOk());
+}
+
+TEST_F(ResolutionsReadModelTest, ShowAndListAnswerAsTheResolutionStoodOnTheDay) {
+  const std::string m = Meeting(absl::CivilDay(2023, 1, 10));
+  pb::AdoptResolutionRequest a;
+  a.set_meeting_id(m);
+  *a.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 1, 10));
+  a.mutable_terms()->set_text("Harmonise data");
+  a.mutable_terms()->set_lead_organisation_id(orgs_[0]);
+  a.mutable_terms()->add_supporting_organisation_ids(orgs_[1]);
+  *a.mutable_terms()->mutable_due_date() = D(absl::CivilDay(2023, 3, 31));
+  a.mutable_terms()->set_strategic_priority(1);
+  a.mutable_terms()->set_pillar(1);
+  auto adopted = h_->AdoptResolution(a, "");
+  ASSERT_THAT(adopted, IsOk());
+  const std::string id = adopted->aggregate_id;
+  // A second one, due between the first's two due dates.
+  *a.mutable_terms()->mutable_due_date() = D(absl::CivilDay(2023, 5, 1));
+  a.mutable_terms()->set_lead_organisation_id(orgs_[2]);
+  a.mutable_terms()->clear_supporting_organisation_ids();
+  auto other = h_->AdoptResolution(a, "");
+  ASSERT_THAT(other, IsOk());
+
+  pb::ReportProgressRequest p;
+  p.set_resolution_id(id);
+  p.set_reporting_organisation_id(orgs_[0]);
+  p.set_percent_complete(40);
+  p.set_narrative("drafting");
+  *p.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 2, 1));
+  ASSERT_THAT(h_->ReportProgress(p, ""), IsOk());
+  pb::ReassignLeadRequest lead;
+  lead.set_resolution_id(id);
+  lead.set_lead_organisation_id(orgs_[3]);
+  *lead.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 3, 1));
+  ASSERT_THAT(h_->ReassignLead(lead, ""), IsOk());
+  pb::DeferResolutionRequest df;
+  df.set_resolution_id(id);
+  df.set_reason("census");
+  *df.mutable_new_due_date() = D(absl::CivilDay(2023, 9, 30));
+  *df.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 3, 15));
+  ASSERT_THAT(h_->DeferResolution(df, ""), IsOk());
+  pb::ResolutionChangeRequest resume;
+  resume.set_resolution_id(id);
+  *resume.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 4, 1));
+  ASSERT_THAT(h_->ResumeImplementation(resume, ""), IsOk());
+  // A lead change dated before the last one is refused.
+  lead.set_lead_organisation_id(orgs_[2]);
+  *lead.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 2, 20));
+  EXPECT_THAT(h_->ReassignLead(lead, ""),
+              StatusIs(Code::kInvalidArgument, HasSubstr("last change of lead")));
+  pb::MarkImplementedRequest mi;
+  mi.set_resolution_id(id);
+  mi.add_evidence_references("E");
+  *mi.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 6, 1));
+  ASSERT_THAT(h_->MarkImplemented(mi, ""), IsOk());
+
+  pb::GetResolutionRequest g;
+  g.set_resolution_id(id);
+  *g.mutable_as_of() = D(absl::CivilDay(2023, 2, 15));
+  auto then = h_->GetResolution(g);
+  ASSERT_THAT(then, IsOk());
+  EXPECT_EQ(then->status(), pb::IN_PROGRESS);
+  EXPECT_EQ(then->percent_complete(), 40);
+  EXPECT_EQ(services::FormatDay(absl::CivilDay(then->terms().due_date().year(),
+                                               then->terms().due_date().month(),
+                                               then->terms().due_date().day())),
+            "2023-03-31");
+  EXPECT_EQ(then->terms().lead_organisation_id(), orgs_[0]);
+  EXPECT_FALSE(then->overdue());
+  EXPECT_EQ(then->evidence_references_size(), 0);
+  EXPECT_EQ(then->history_size(), 2);  // adopted, started
+  // The same as the list answers that day.
+  pb::ListResolutionsRequest r;
+  *r.mutable_as_of() = D(absl::CivilDay(2023, 2, 15));
+  r.set_organisation_id(orgs_[0]);
+  r.set_lead_only(true);
+  std::vector<pb::Resolution> listed = ListAll(r);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_TRUE(MessageDifferencer::Equals(listed[0], *then))
+      << listed[0].DebugString() << "\nvs\n" << then->DebugString();
+  r.set_organisation_id(orgs_[3]);
+  EXPECT_TRUE(ListAll(r).empty());
+  // Overdue on 2023-04-10? Deferred on 03-15 to 09-30: no. On 03-20 the
+  // due date in force is 09-30 too; before the deferral it was 03-31.
+  *g.mutable_as_of() = D(absl::CivilDay(2023, 4, 10));
+  then = h_->GetResolution(g);
+  ASSERT_THAT(then, IsOk());
+  EXPECT_EQ(then->terms().lead_organisation_id(), orgs_[3]);
+  EXPECT_FALSE(then->overdue());
+  // Ordered by due date as of 03-10: the first (due 03-31) before the other
+  // (05-01); as of today the first is due 09-30, after it.
+  pb::ListResolutionsRequest byDue;
+  byDue.set_order_by(pb::ListResolutionsRequest::BY_DUE_DATE);
+  byDue.set_page_size(1);
+  *byDue.mutable_as_of() = D(absl::CivilDay(2023, 3, 10));
+  std::vector<pb::Resolution> ordered = ListAll(byDue);
+  ASSERT_EQ(ordered.size(), 2u);
+  EXPECT_EQ(ordered[0].resolution_id(), id);
+  byDue.clear_as_of();
+  ordered = ListAll(byDue);
+  ASSERT_EQ(ordered.size(), 2u);
+  EXPECT_EQ(ordered[1].resolution_id(), id);
+  // The report by lead as of 02-15 counts it under its lead then.
+  pb::ImplementationReportRequest rep;
+  rep.set_group_by(pb::ImplementationReportRequest::LEAD_ORGANISATION);
+  *rep.mutable_as_of() = D(absl::CivilDay(2023, 2, 15));
+  rep.set_min_position(store_->HeadPosition());
+  auto report = h_->ImplementationReport(rep);
+  ASSERT_THAT(report, IsOk());
+  std::set<std::string> leads;
+  for (const auto& grp : report->groups()) leads.insert(grp.key());
+  EXPECT_EQ(leads, (std::set<std::string>{orgs_[0], orgs_[2]}));
+  // Before the adoption there was nothing to show.
+  *g.mutable_as_of() = D(absl::CivilDay(2023, 1, 9));
+  EXPECT_THAT(h_->GetResolution(g), StatusIs(Code::kNotFound, HasSubstr("adopted on")));
+}
+
+TEST_F(ResolutionsReadModelTest, SupersededOnlyByAResolutionThatExistedThatDay) {
+  const std::string m1 = Meeting(absl::CivilDay(2023, 1, 10));
+  const std::string m2 = Meeting(absl::CivilDay(2023, 5, 10));
+  pb::AdoptResolutionRequest a;
+  a.mutable_terms()->set_text("Old");
+  a.mutable_terms()->set_lead_organisation_id(orgs_[0]);
+  *a.mutable_terms()->mutable_due_date() = D(absl::CivilDay(2023, 12, 31));
+  a.mutable_terms()->set_strategic_priority(1);
+  a.mutable_terms()->set_pillar(1);
+  a.set_meeting_id(m1);
+  *a.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 1, 10));
+  auto old_one = h_->AdoptResolution(a, "");
+  ASSERT_THAT(old_one, IsOk());
+  a.set_meeting_id(m2);
+  *a.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 5, 10));
+  auto new_one = h_->AdoptResolution(a, "");
+  ASSERT_THAT(new_one, IsOk());
+  pb::SupersedeResolutionRequest sr;
+  sr.set_resolution_id(old_one->aggregate_id);
+  sr.set_superseded_by_resolution_id(new_one->aggregate_id);
+  *sr.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 3, 1));
+  EXPECT_THAT(h_->SupersedeResolution(sr, ""),
+              StatusIs(Code::kInvalidArgument, HasSubstr("2023-05-10")));
+  *sr.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 5, 10));
+  EXPECT_THAT(h_->SupersedeResolution(sr, ""), IsOk());
+}
+
+// Random commands dated anywhere from the adoption to today, many of them
+// back-dated: whatever was accepted, every as-of answer (GetResolution and
+// ListResolutions) equals a plain fold of the events that happened by
+// then, taken in the order of their dates.
+TEST_F(ResolutionsReadModelTest, BackDatedCommandsKeepAsOfAnswersEqualToADateOrderedFold) {
+  std::mt19937 rng(20261201);
+  const absl::CivilDay start(2022, 1, 10), today(2023, 6, 30);
+  const std::string meeting = Meeting(start);
+  std::vector<std::string> ids;
+  for (int n = 0; n < 20; ++n) {
+    pb::AdoptResolutionRequest a;
+    a.set_meeting_id(meeting);
+    const absl::CivilDay adopted = start + static_cast<int>(rng() % 60);
+    *a.mutable_options()->mutable_occurred_on() = D(adopted);
+    a.mutable_terms()->set_text(absl::StrCat("R", n));
+    a.mutable_terms()->set_lead_organisation_id(orgs_[n % 4]);
+    a.mutable_terms()->add_supporting_organisation_ids(orgs_[(n + 1) % 4]);
+    *a.mutable_terms()->mutable_due_date() = D(adopted + 60 + static_cast<int>(rng() % 200));
+    a.mutable_terms()->set_strategic_priority(1);
+    a.mutable_terms()->set_pillar(1);
+    auto o = h_->AdoptResolution(a, "");
+    ASSERT_THAT(o, IsOk());
+    ids.push_back(o->aggregate_id);
+    for (int k = 0; k < 25; ++k) {
+      const absl::CivilDay on = adopted + static_cast<int>(rng() % (today - adopted + 1));
+      const std::string& id = ids.back();
+      auto opts = [&](auto* r) { *r->mutable_options()->mutable_occurred_on() = D(on); };
+      pb::ResolutionChangeRequest c;
+      c.set_resolution_id(id);
+      c.set_reason("x");
+      opts(&c);
+      switch (rng() % 8) {
+        case 0: (void)h_->StartImplementation(c, ""); break;
+        case 1: {
+          pb::ReportProgressRequest p;
+          p.set_resolution_id(id);
+          p.set_reporting_organisation_id(orgs_[n % 4]);
+          p.set_percent_complete(static_cast<int>(rng() % 101));
+          p.set_narrative("work");
+          opts(&p);
+          (void)h_->ReportProgress(p, "");
+          break;
+        }
+        case 2: {
+          pb::MarkImplementedRequest mi;
+          mi.set_resolution_id(id);
+          mi.add_evidence_references("E");
+          opts(&mi);
+          (void)h_->MarkImplemented(mi, "");
+          break;
+        }
+        case 3: {
+          pb::DeferResolutionRequest df;
+          df.set_resolution_id(id);
+          df.set_reason("later");
+          *df.mutable_new_due_date() = D(on + 100 + static_cast<int>(rng() % 300));
+          opts(&df);
+          (void)h_->DeferResolution(df, "");
+          break;
+        }
+        case 4: (void)h_->BlockResolution(c, ""); break;
+        case 5: (void)h_->UnblockResolution(c, ""); break;
+        case 6: (void)h_->ResumeImplementation(c, ""); break;
+        case 7: {
+          pb::ReassignLeadRequest l;
+          l.set_resolution_id(id);
+          l.set_lead_organisation_id(orgs_[rng() % 4]);
+          l.set_keep_previous_as_supporting(rng() % 2 == 0);
+          opts(&l);
+          (void)h_->ReassignLead(l, "");
+          break;
+        }
+      }
+    }
+  }
+  // Many were accepted (about half the log is adoptions and registrations).
+  EXPECT_GT(store_->HeadPosition(), 150u);
+  for (int d = 0; d < 12; ++d) {
+    const absl::CivilDay day = start + static_cast<int>(rng() % (today - start + 1));
+    pb::ListResolutionsRequest all;
+    *all.mutable_as_of() = D(day);
+    std::vector<pb::Resolution> listed = ListAll(all);
+    for (const std::string& id : ids) {
+      auto events = services::ReadWholeStream(store_.get(), ResolutionStream(id));
+      ASSERT_THAT(events, IsOk());
+      std::vector<eventstore::RecordedEvent> by_date;
+      for (const auto& e : *events) {
+        if (services::TimeToDay(e.occurred_at) <= day) by_date.push_back(e);
+      }
+      std::stable_sort(by_date.begin(), by_date.end(), [](const auto& x, const auto& y) {
+        return x.occurred_at < y.occurred_at;
+      });
+      ResolutionState s;
+      for (const auto& e : by_date) {
+        pb::ResolutionEvent w;
+        ASSERT_THAT(services::DecodeEvent(e, &w), IsOk());
+        Apply(w, services::EventMeta{e.revision, e.position,
+                                     services::TimeToDay(e.occurred_at),
+                                     e.recorded_at, e.actor, e.command_id},
+              &s);
+      }
+      pb::GetResolutionRequest g;
+      g.set_resolution_id(id);
+      *g.mutable_as_of() = D(day);
+      auto shown = h_->GetResolution(g);
+      auto it = std::find_if(listed.begin(), listed.end(),
+                             [&](const auto& v) { return v.resolution_id() == id; });
+      if (!s.exists) {
+        EXPECT_THAT(shown, StatusIs(Code::kNotFound));
+        EXPECT_EQ(it, listed.end());
+        continue;
+      }
+      ASSERT_THAT(shown, IsOk());
+      ASSERT_NE(it, listed.end());
+      const std::string when = services::FormatDay(day);
+      for (const pb::Resolution* v : {&*shown, &*it}) {
+        EXPECT_EQ(v->status(), s.status) << when;
+        EXPECT_EQ(v->percent_complete(), s.PercentComplete()) << when;
+        EXPECT_EQ(v->overdue(), s.Overdue(day)) << when;
+        EXPECT_EQ(v->terms().due_date().SerializeAsString(),
+                  services::ToProto(s.DueDate()).SerializeAsString()) << when;
+        EXPECT_EQ(v->terms().lead_organisation_id(), s.terms.lead_organisation_id()) << when;
+        EXPECT_EQ(std::vector<std::string>(v->terms().supporting_organisation_ids().begin(),
+                                           v->terms().supporting_organisation_ids().end()),
+                  std::vector<std::string>(s.terms.supporting_organisation_ids().begin(),
+                                           s.terms.supporting_organisation_ids().end()))
+            << when;
+      }
+      EXPECT_TRUE(MessageDifferencer::Equals(*shown, *it)) << when;
+    }
+  }
 }
 
 }  // namespace

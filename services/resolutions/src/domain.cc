@@ -199,6 +199,10 @@ void Apply(const pb::ResolutionEvent& e, const EventMeta& m,
                                        a.meeting_date().day());
       s->terms = a.terms();
       s->adopted_on = m.occurred_on;
+      s->leads.push_back({m.occurred_on, a.terms().lead_organisation_id(),
+                          {a.terms().supporting_organisation_ids().begin(),
+                           a.terms().supporting_organisation_ids().end()},
+                          "adopted", m.recorded_at, m.actor});
       change(pb::ADOPTED, "adopted");
       break;
     }
@@ -247,6 +251,11 @@ void Apply(const pb::ResolutionEvent& e, const EventMeta& m,
           e.lead_reassigned().lead_organisation_id());
       s->terms.mutable_supporting_organisation_ids()->CopyFrom(
           e.lead_reassigned().supporting_organisation_ids());
+      s->leads.push_back(
+          {m.occurred_on, e.lead_reassigned().lead_organisation_id(),
+           {e.lead_reassigned().supporting_organisation_ids().begin(),
+            e.lead_reassigned().supporting_organisation_ids().end()},
+           e.lead_reassigned().reason(), m.recorded_at, m.actor});
       break;
     case pb::ResolutionEvent::EVENT_NOT_SET:
       break;
@@ -608,8 +617,17 @@ absl::StatusOr<ResolutionEvents> DecideReportProgress(
   }
   ResolutionEvents out;
   if (s.status == pb::ADOPTED && percent > 0) {
-    // Work reported on an adopted resolution starts its implementation,
-    // on the later of the report's day and the last change.
+    // Work reported on an adopted resolution starts its implementation on
+    // the report's day: a status change, held to date order like any.
+    if (on < s.last_change_on) {
+      return Invalid(
+          "options.occurred_on",
+          absl::StrCat(FormatDay(on), " is before the resolution's last "
+                       "status change (", FormatDay(s.last_change_on),
+                       "), and a report of work on an ADOPTED resolution "
+                       "starts its implementation that day; date the report "
+                       "on or after ", FormatDay(s.last_change_on)));
+    }
     out.emplace_back().mutable_started()->set_note(
         "implementation reported under way");
   }
@@ -762,6 +780,14 @@ absl::StatusOr<ResolutionEvents> DecideSupersede(const ResolutionState& s,
         "resolution ", by.resolution_id, " is ", StatusName(by.status),
         "; only a live resolution can supersede another"));
   }
+  if (on < by.adopted_on) {
+    return Invalid("options.occurred_on",
+                   absl::StrCat(FormatDay(on), " is before resolution ",
+                                by.resolution_id, " was adopted (",
+                                FormatDay(by.adopted_on),
+                                "); a resolution is superseded by one that "
+                                "exists on the day"));
+  }
   NCM_ASSIGN_OR_RETURN(std::string why,
                        CleanText(reason, "reason", 1000, false));
   ResolutionEvents out(1);
@@ -780,6 +806,12 @@ absl::StatusOr<ResolutionEvents> DecideReassignLead(
     return Invalid("options.occurred_on",
                    absl::StrCat(FormatDay(on), " is before the resolution "
                                 "was adopted (", FormatDay(s.adopted_on), ")"));
+  }
+  if (!s.leads.empty() && on < s.leads.back().on) {
+    return Invalid("options.occurred_on",
+                   absl::StrCat(FormatDay(on), " is before the last change of "
+                                "lead (", FormatDay(s.leads.back().on),
+                                "); record lead changes in date order"));
   }
   NCM_RETURN_IF_ERROR(stakeholders::CheckUsable(lead, "lead_organisation_id",
                                          lead.organisation_id));

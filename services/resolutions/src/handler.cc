@@ -368,10 +368,14 @@ absl::StatusOr<pb::Resolution> ResolutionsHandler::GetResolution(
         absl::StrCat("no resolution ", r.resolution_id()));
   }
   const ResolutionState& s = l.state;
-  pb::Resolution out = ToView(s, l.revision.value_or(0), l.position);
-  out.set_overdue(s.Overdue(as_of));
-  *out.mutable_as_of() = services::ToProto(as_of);
-  return out;
+  if (as_of < s.adopted_on) {
+    return absl::NotFoundError(absl::StrCat(
+        "resolution ", r.resolution_id(), " was adopted on ",
+        services::FormatDay(s.adopted_on), ", after as_of ",
+        services::FormatDay(as_of)));
+  }
+  // As it stood on as_of: the same answer ListResolutions gives that day.
+  return AsOfView(ToView(s, l.revision.value_or(0), l.position), as_of);
 }
 
 void ResolutionsHandler::SetReadSide(readside::ReadSide* read_side,

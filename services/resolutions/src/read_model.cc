@@ -122,7 +122,7 @@ bool Matches(const pb::ListResolutionsRequest& r, const pb::Resolution& v,
     return false;
   }
   if (!r.organisation_id().empty()) {
-    const auto& t = v.terms();
+    const auto& t = as_of.terms();  // the organisations in force that day
     bool involved = t.lead_organisation_id() == r.organisation_id();
     if (!r.lead_only()) {
       for (const auto& s : t.supporting_organisation_ids()) {
@@ -154,31 +154,6 @@ bool Matches(const pb::ListResolutionsRequest& r, const pb::Resolution& v,
 
 std::unique_ptr<readside::Projection> NewResolutionsProjection() {
   return std::make_unique<ResolutionsProjection>();
-}
-
-pb::Resolution AsOfView(const pb::Resolution& v, absl::CivilDay day) {
-  const AsOf a = StatusAsOf(v, day);
-  pb::Resolution out = v;
-  out.set_status(a.status);
-  out.set_percent_complete(a.percent_complete);
-  out.set_overdue(a.overdue);
-  *out.mutable_as_of() = services::ToProto(day);
-  if (a.status != pb::RESOLUTION_STATUS_UNSPECIFIED) {
-    *out.mutable_terms()->mutable_due_date() = services::ToProto(a.due);
-  }
-  out.clear_history();
-  for (const auto& c : v.history()) {
-    if (Day(c.occurred_on()) <= day) *out.add_history() = c;
-  }
-  out.clear_progress_reports();
-  for (const auto& p : v.progress_reports()) {
-    if (Day(p.occurred_on()) <= day) *out.add_progress_reports() = p;
-  }
-  if (a.status != pb::IMPLEMENTED && a.status != pb::VERIFIED) {
-    out.clear_evidence_references();
-  }
-  if (a.status != pb::SUPERSEDED) out.clear_superseded_by_resolution_id();
-  return out;
 }
 
 absl::StatusOr<pb::ListResolutionsResponse> ListResolutions(
@@ -225,6 +200,38 @@ absl::StatusOr<pb::ListResolutionsResponse> ListResolutions(
     start.push_back('\0');  // just after the last key of the previous page
   }
   pb::ListResolutionsResponse out;
+  if (prefix == "d/" && services::IsSet(r.as_of())) {
+    // By the due date in force on as_of, which the index (by today's due
+    // date) does not order: every record is read, matched and sorted by
+    // the key the index would give it on that day.
+    std::vector<std::pair<std::string, pb::Resolution>> matched;
+    pb::Resolution v;
+    absl::Status bad;
+    NCM_RETURN_IF_ERROR(view.Scan(
+        "r/", "", [&](absl::string_view key, absl::string_view value) {
+          if (!v.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+            bad = absl::DataLossError(absl::StrCat("read model record ", key));
+            return false;
+          }
+          pb::Resolution at = AsOfView(v, as_of);
+          if (!Matches(r, v, at)) return true;
+          std::string k = DueKey(at);
+          if (k >= start) matched.emplace_back(std::move(k), std::move(at));
+          return true;
+        }));
+    NCM_RETURN_IF_ERROR(bad);
+    std::sort(matched.begin(), matched.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+    for (auto& [key, at] : matched) {
+      if (out.resolutions_size() == static_cast<int>(page_size)) {
+        out.set_next_page_token(absl::WebSafeBase64Escape(
+            DueKey(out.resolutions(out.resolutions_size() - 1))));
+        break;
+      }
+      *out.add_resolutions() = std::move(at);
+    }
+    return out;
+  }
   std::string last;
   bool more = false;
   // Keys are read in chunks and records looked up between chunks: a view
@@ -350,7 +357,7 @@ absl::StatusOr<pb::ImplementationReportResponse> ImplementationReport(
         std::string group;
         switch (r.group_by()) {
           case pb::ImplementationReportRequest::LEAD_ORGANISATION:
-            group = v.terms().lead_organisation_id();
+            group = LeadAsOf(v, a);
             break;
           case pb::ImplementationReportRequest::STRATEGIC_PRIORITY:
             group = absl::StrCat("SP", v.terms().strategic_priority());

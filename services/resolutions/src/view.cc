@@ -1,5 +1,7 @@
 #include "ncm/resolutions/view.h"
 
+#include <algorithm>
+
 #include "ncm/services/dates.h"
 
 namespace ncm::resolutions {
@@ -52,6 +54,15 @@ pb::Resolution ToView(const ResolutionState& s, uint64_t revision,
     c->set_actor(h.actor);
     *c->mutable_due_date() = services::ToProto(h.due);
   }
+  for (const LeadEntry& l : s.leads) {
+    auto* c = out.add_lead_history();
+    *c->mutable_occurred_on() = services::ToProto(l.on);
+    c->set_lead_organisation_id(l.lead);
+    for (const auto& id : l.supporting) c->add_supporting_organisation_ids(id);
+    c->set_reason(l.reason);
+    *c->mutable_recorded_at() = services::ToTimestamp(l.recorded_at);
+    c->set_actor(l.actor);
+  }
   for (const auto& e : s.evidence_references) out.add_evidence_references(e);
   out.set_superseded_by_resolution_id(s.superseded_by);
   out.set_revision(revision);
@@ -86,7 +97,18 @@ ResolutionState FromView(const pb::Resolution& v) {
                          FromTimestamp(c.recorded_at()), c.actor(),
                          Day(c.due_date())});
   }
-  if (!s.history.empty()) s.last_change_on = s.history.back().on;
+  for (const auto& c : v.history()) {
+    s.last_change_on = std::max(s.last_change_on, Day(c.occurred_on()));
+  }
+  for (const auto& c : v.lead_history()) {
+    s.leads.push_back({Day(c.occurred_on()),
+                       c.lead_organisation_id(),
+                       {c.supporting_organisation_ids().begin(),
+                        c.supporting_organisation_ids().end()},
+                       c.reason(),
+                       FromTimestamp(c.recorded_at()),
+                       c.actor()});
+  }
   s.evidence_references.assign(v.evidence_references().begin(),
                                v.evidence_references().end());
   s.superseded_by = v.superseded_by_resolution_id();
@@ -95,12 +117,25 @@ ResolutionState FromView(const pb::Resolution& v) {
 
 AsOf StatusAsOf(const pb::Resolution& v, absl::CivilDay day) {
   AsOf out;
-  // History is in date order: the domain refuses changes dated before
-  // the last one.
+  // The domain records changes in date order; histories recorded before it
+  // held them to it are read as if sorted by date.
+  absl::CivilDay best;
+  bool any_change = false;
   for (const auto& c : v.history()) {
-    if (Day(c.occurred_on()) > day) break;
+    const absl::CivilDay d = Day(c.occurred_on());
+    if (d > day || (any_change && d < best)) continue;
+    best = d;
+    any_change = true;
     out.status = c.status();
     out.due = Day(c.due_date());
+  }
+  any_change = false;
+  for (const auto& c : v.lead_history()) {
+    const absl::CivilDay d = Day(c.occurred_on());
+    if (d > day || (any_change && d < best)) continue;
+    best = d;
+    any_change = true;
+    out.lead = &c;
   }
   if (out.status == pb::RESOLUTION_STATUS_UNSPECIFIED) return out;
   if (out.status == pb::IMPLEMENTED || out.status == pb::VERIFIED) {
@@ -119,6 +154,60 @@ AsOf StatusAsOf(const pb::Resolution& v, absl::CivilDay day) {
     }
   }
   out.overdue = IsOpen(out.status) && out.due < day;
+  return out;
+}
+
+const std::string& LeadAsOf(const pb::Resolution& v, const AsOf& a) {
+  return a.lead != nullptr ? a.lead->lead_organisation_id()
+                           : v.terms().lead_organisation_id();
+}
+
+pb::Resolution AsOfView(const pb::Resolution& v, absl::CivilDay day) {
+  const AsOf a = StatusAsOf(v, day);
+  pb::Resolution out = v;
+  out.set_status(a.status);
+  out.set_percent_complete(a.percent_complete);
+  out.set_overdue(a.overdue);
+  *out.mutable_as_of() = services::ToProto(day);
+  if (a.status != pb::RESOLUTION_STATUS_UNSPECIFIED) {
+    *out.mutable_terms()->mutable_due_date() = services::ToProto(a.due);
+  }
+  if (a.lead != nullptr) {
+    out.mutable_terms()->set_lead_organisation_id(a.lead->lead_organisation_id());
+    *out.mutable_terms()->mutable_supporting_organisation_ids() =
+        a.lead->supporting_organisation_ids();
+  }
+  out.clear_history();
+  for (const auto& c : v.history()) {
+    if (Day(c.occurred_on()) <= day) *out.add_history() = c;
+  }
+  out.clear_lead_history();
+  for (const auto& c : v.lead_history()) {
+    if (Day(c.occurred_on()) <= day) *out.add_lead_history() = c;
+  }
+  out.clear_progress_reports();
+  for (const auto& p : v.progress_reports()) {
+    if (Day(p.occurred_on()) <= day) *out.add_progress_reports() = p;
+  }
+  if (a.status != pb::IMPLEMENTED && a.status != pb::VERIFIED) {
+    out.clear_evidence_references();
+  }
+  if (a.status != pb::SUPERSEDED) out.clear_superseded_by_resolution_id();
+  // What a block in force that day interrupted: the status before it.
+  out.clear_status_before_block();
+  if (a.status == pb::BLOCKED) {
+    std::vector<const pb::StatusChange*> upto(out.history().pointer_begin(),
+                                              out.history().pointer_end());
+    std::stable_sort(upto.begin(), upto.end(),
+                     [](const pb::StatusChange* x, const pb::StatusChange* y) {
+                       return Day(x->occurred_on()) < Day(y->occurred_on());
+                     });
+    for (size_t i = 1; i < upto.size(); ++i) {
+      if (upto[i]->status() == pb::BLOCKED) {
+        out.set_status_before_block(upto[i - 1]->status());
+      }
+    }
+  }
   return out;
 }
 

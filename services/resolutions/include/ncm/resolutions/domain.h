@@ -73,6 +73,16 @@ struct StatusEntry {
   absl::CivilDay due;  // the due date in force from this change on
 };
 
+// The lead and supporting organisations in force from a day on.
+struct LeadEntry {
+  absl::CivilDay on;
+  std::string lead;
+  std::vector<std::string> supporting;
+  std::string reason;
+  absl::Time recorded_at;
+  std::string actor;
+};
+
 struct ResolutionState {
   bool exists = false;
   std::string resolution_id;
@@ -85,6 +95,7 @@ struct ResolutionState {
   absl::CivilDay last_change_on;  // of the last status change
   std::vector<Report> reports;
   std::vector<StatusEntry> history;
+  std::vector<LeadEntry> leads;  // from the adoption on, in date order
   std::vector<std::string> evidence_references;  // of the implementation
   std::string superseded_by;
 

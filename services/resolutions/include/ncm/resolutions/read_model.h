@@ -20,11 +20,6 @@ inline constexpr char kResolutionsModel[] = "resolutions";
 
 std::unique_ptr<readside::Projection> NewResolutionsProjection();
 
-// The view trimmed to what was known on `day`: status, due date, progress
-// and overdue as of then; history and reports up to then.
-ncm::resolutions::v1::Resolution AsOfView(
-    const ncm::resolutions::v1::Resolution& v, absl::CivilDay day);
-
 // Answers `r` from `view` (filters, order, page). `today` fills an unset
 // as_of. INVALID_ARGUMENT naming a bad filter or page token.
 absl::StatusOr<ncm::resolutions::v1::ListResolutionsResponse> ListResolutions(
