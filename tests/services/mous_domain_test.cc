@@ -420,5 +420,68 @@ TEST(ComplianceTest, ExpectedOnTimeLateAndMissingAsWorkedOutByHand) {
                   .expected.empty());
 }
 
+TEST(ComplianceTest, TheEarliestReceivedDeliveryCountsWhateverTheOrderRecorded) {
+  MouState s = InStatus(pb::ACTIVE);
+  pb::Period feb;
+  feb.set_year(2021);
+  feb.set_number(2);  // due 03-15
+  auto late = DecideRecordDelivery(s, "d1", "border-crossings", feb, "",
+                                   absl::CivilDay(2021, 3, 20));
+  ASSERT_THAT(late, IsOk());
+  Fold(*late, &s, absl::CivilDay(2021, 3, 20));
+  // Recorded second, received first (on time): back-dated.
+  auto early = DecideRecordDelivery(s, "d2", "border-crossings", feb, "",
+                                    absl::CivilDay(2021, 3, 10));
+  ASSERT_THAT(early, IsOk());
+  EXPECT_FALSE((*early)[0].delivery_recorded().redelivery());
+  Fold(*early, &s, absl::CivilDay(2021, 3, 10));
+  Compliance c = ComplianceOf(s, absl::CivilDay(2021, 3, 31));
+  ASSERT_FALSE(c.expected.empty());
+  const pb::ExpectedDelivery& e = c.expected[1];
+  EXPECT_EQ(e.period().number(), 2);
+  EXPECT_EQ(e.received_on().day(), 10);
+  EXPECT_FALSE(e.late());
+  EXPECT_EQ(c.by_dataset["border-crossings"].late(), 0);
+  // The one received later is the redelivery.
+  ASSERT_EQ(s.deliveries.size(), 2u);
+  EXPECT_TRUE(s.IsRedelivery(s.deliveries[0]));
+  EXPECT_FALSE(s.IsRedelivery(s.deliveries[1]));
+}
+
+TEST(MouStatusTest, ALateRenewalLeavesTheLapseALapse) {
+  MouState s = InStatus(pb::ACTIVE);  // valid 2021-01-01 to 2022-12-31
+  const absl::CivilDay renewed(2023, 3, 1);
+  Fold(*DecideRenew(s, absl::CivilDay(2024, 12, 31), "again", renewed), &s,
+       renewed);
+  EXPECT_EQ(s.StatusAsOf(absl::CivilDay(2022, 12, 31)), pb::ACTIVE);
+  EXPECT_EQ(s.StatusAsOf(absl::CivilDay(2023, 2, 1)), pb::EXPIRED);
+  EXPECT_EQ(s.StatusAsOf(absl::CivilDay(2023, 2, 28)), pb::EXPIRED);
+  EXPECT_EQ(s.StatusAsOf(renewed), pb::ACTIVE);
+  // Nothing was owed for January and February 2023.
+  Compliance c = ComplianceOf(s, absl::CivilDay(2023, 6, 1));
+  for (const auto& e : c.expected) {
+    if (e.dataset_code() != "border-crossings" || e.period().year() != 2023) {
+      continue;
+    }
+    EXPECT_GE(e.period().number(), 3) << e.DebugString();
+  }
+  pb::Period jan;
+  jan.set_year(2023);
+  jan.set_number(1);
+  EXPECT_THAT(DecideRecordDelivery(s, "d", "border-crossings", jan, "",
+                                   absl::CivilDay(2023, 3, 5)),
+              StatusIs(Code::kInvalidArgument, HasSubstr("outside")));
+  pb::Period mar = jan;
+  mar.set_number(3);
+  EXPECT_THAT(DecideRecordDelivery(s, "d", "border-crossings", mar, "",
+                                   absl::CivilDay(2023, 4, 5)),
+              IsOk());
+  // A renewal while in force extends the window with no lapse.
+  MouState t = InStatus(pb::ACTIVE);
+  Fold(*DecideRenew(t, absl::CivilDay(2024, 12, 31), "", absl::CivilDay(2022, 6, 1)),
+       &t, absl::CivilDay(2022, 6, 1));
+  EXPECT_EQ(t.StatusAsOf(absl::CivilDay(2023, 2, 1)), pb::ACTIVE);
+}
+
 }  // namespace
 }  // namespace ncm::mous

@@ -121,9 +121,48 @@ absl::StatusOr<std::pair<absl::CivilDay, absl::CivilDay>> PeriodBounds(
 absl::CivilDay MouState::ValidFrom() const { return Day(terms.valid_from()); }
 absl::CivilDay MouState::ValidUntil() const { return Day(terms.valid_until()); }
 
+bool MouState::InForce(absl::CivilDay day) const {
+  return InForceDuring(day, day);
+}
+
+bool MouState::InForceDuring(absl::CivilDay first, absl::CivilDay last) const {
+  for (const auto& [from, until] : windows) {
+    if (first <= until && last >= from) return true;
+  }
+  return false;
+}
+
 pb::MouStatus MouState::StatusAsOf(absl::CivilDay as_of) const {
-  if (status == pb::ACTIVE && as_of > ValidUntil()) return pb::EXPIRED;
+  if (status == pb::ACTIVE && as_of >= ValidFrom() && !InForce(as_of)) {
+    return pb::EXPIRED;
+  }
   return status;
+}
+
+namespace {
+
+bool SamePeriod(const pb::DeliveryRecorded& a, const pb::DeliveryRecorded& b) {
+  return a.dataset_code() == b.dataset_code() &&
+         a.period().year() == b.period().year() &&
+         a.period().number() == b.period().number();
+}
+
+}  // namespace
+
+bool MouState::IsRedelivery(const DeliveryEntry& d) const {
+  bool before = true;  // `other` was recorded before d
+  for (const DeliveryEntry& other : deliveries) {
+    if (&other == &d) {
+      before = false;
+      continue;
+    }
+    if (!SamePeriod(other.delivery, d.delivery)) continue;
+    if (other.received_on < d.received_on ||
+        (before && other.received_on == d.received_on)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 const pb::Dataset* MouState::FindDataset(const std::string& code) const {
@@ -158,10 +197,12 @@ void Apply(const pb::MouEvent& e, const EventMeta& m, MouState* s) {
       s->mou_id = e.drafted().mou_id();
       s->terms = e.drafted().terms();
       s->drafted_on = m.occurred_on;
+      s->windows = {{s->ValidFrom(), s->ValidUntil()}};
       change(pb::DRAFT);
       break;
     case pb::MouEvent::kAmended:
       s->terms = e.amended().terms();
+      s->windows = {{s->ValidFrom(), s->ValidUntil()}};
       break;
     case pb::MouEvent::kSubmitted:
       change(pb::IN_LEGAL_REVIEW);
@@ -181,10 +222,20 @@ void Apply(const pb::MouEvent& e, const EventMeta& m, MouState* s) {
       s->activated_on = m.occurred_on;
       change(pb::ACTIVE);
       break;
-    case pb::MouEvent::kRenewed:
+    case pb::MouEvent::kRenewed: {
       *s->terms.mutable_valid_until() = e.renewed().valid_until();
       s->last_change_on = m.occurred_on;
+      const absl::CivilDay until = s->ValidUntil();
+      if (s->windows.empty() || m.occurred_on <= s->windows.back().second + 1) {
+        // Renewed while in force (or the day after it ended): extended.
+        if (s->windows.empty()) s->windows.push_back({s->ValidFrom(), until});
+        s->windows.back().second = until;
+      } else {
+        // Renewed after it lapsed: in force again from the renewal's day.
+        s->windows.push_back({m.occurred_on, until});
+      }
       break;
+    }
     case pb::MouEvent::kTerminated:
       s->termination_reason = e.terminated().reason();
       change(pb::TERMINATED);
@@ -463,13 +514,16 @@ absl::StatusOr<MouEvents> DecideRecordDelivery(
   }
   NCM_ASSIGN_OR_RETURN(auto bounds,
                        PeriodBounds(d->frequency(), period, "period"));
-  if (bounds.second < s.ValidFrom() || bounds.first > s.ValidUntil()) {
+  if (!s.InForceDuring(bounds.first, bounds.second)) {
+    std::vector<std::string> windows;
+    for (const auto& [from, until] : s.windows) {
+      windows.push_back(absl::StrCat(FormatDay(from), " to ", FormatDay(until)));
+    }
     return Invalid("period",
                    absl::StrCat(FormatDay(bounds.first), " to ",
                                 FormatDay(bounds.second),
                                 " lies outside the MOU's validity (",
-                                FormatDay(s.ValidFrom()), " to ",
-                                FormatDay(s.ValidUntil()), ")"));
+                                absl::StrJoin(windows, ", "), ")"));
   }
   if (on < bounds.first) {
     return Invalid("options.occurred_on",
@@ -478,11 +532,14 @@ absl::StatusOr<MouEvents> DecideRecordDelivery(
                                 FormatDay(bounds.first), ")"));
   }
   NCM_ASSIGN_OR_RETURN(std::string n, CleanText(notes, "notes", 2000, false));
+  // As recorded: delivered before, by the received days known now (views
+  // judge again as deliveries received earlier are recorded later).
   bool again = false;
   for (const DeliveryEntry& e : s.deliveries) {
     again |= e.delivery.dataset_code() == dataset_code &&
              e.delivery.period().year() == period.year() &&
-             e.delivery.period().number() == period.number();
+             e.delivery.period().number() == period.number() &&
+             e.received_on <= on;
   }
   MouEvents out(1);
   auto* r = out[0].mutable_delivery_recorded();
@@ -533,13 +590,25 @@ Compliance ComplianceOf(const MouState& s, absl::CivilDay as_of) {
       auto bounds = PeriodBounds(d.frequency(), p, "period");
       if (!bounds.ok() || bounds->first > end) break;
       const absl::CivilDay due = bounds->second + d.due_offset_days();
+      if (!s.InForceDuring(bounds->first, bounds->second)) {
+        // Wholly within a lapse: nothing was owed.
+        if (p.number() == per_year) {
+          p.set_year(p.year() + 1);
+          p.set_number(1);
+        } else {
+          p.set_number(p.number() + 1);
+        }
+        continue;
+      }
       pb::ExpectedDelivery e;
       e.set_mou_id(s.mou_id);
       e.set_dataset_code(d.code());
       e.set_provider_organisation_id(d.provider_organisation_id());
       *e.mutable_period() = p;
       *e.mutable_due_date() = services::ToProto(due);
-      // The first delivery of the period received by as_of.
+      // The earliest received delivery of the period, by as_of (whatever
+      // the order the deliveries were recorded in).
+      const DeliveryEntry* first = nullptr;
       for (const DeliveryEntry& got : s.deliveries) {
         const auto& gp = got.delivery.period();
         if (got.delivery.dataset_code() != d.code() ||
@@ -547,11 +616,15 @@ Compliance ComplianceOf(const MouState& s, absl::CivilDay as_of) {
             got.received_on > as_of) {
           continue;
         }
-        *e.mutable_received_on() = services::ToProto(got.received_on);
-        e.set_late(got.received_on > due);
+        if (first == nullptr || got.received_on < first->received_on) {
+          first = &got;
+        }
+      }
+      if (first != nullptr) {
+        *e.mutable_received_on() = services::ToProto(first->received_on);
+        e.set_late(first->received_on > due);
         e.set_days_past_due(
-            std::max(0, static_cast<int>(got.received_on - due)));
-        break;
+            std::max(0, static_cast<int>(first->received_on - due)));
       }
       // Expected once delivered, or once its due day has passed.
       if (e.has_received_on() || due < as_of) {

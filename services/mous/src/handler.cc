@@ -217,7 +217,7 @@ absl::StatusOr<pb::Mou> MousHandler::GetMou(const pb::GetMouRequest& r) {
     *d->mutable_received_on() = services::ToProto(e.received_on);
     const auto& due = e.delivery.due_date();
     d->set_late(e.received_on > absl::CivilDay(due.year(), due.month(), due.day()));
-    d->set_redelivery(e.delivery.redelivery());
+    d->set_redelivery(s.IsRedelivery(e));
     d->set_notes(e.delivery.notes());
     *d->mutable_recorded_at() = services::ToTimestamp(e.recorded_at);
   }

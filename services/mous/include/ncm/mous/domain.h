@@ -59,11 +59,24 @@ struct MouState {
   std::optional<absl::CivilDay> activated_on;
   std::string termination_reason;
   std::string last_review_note;
+  // The days the MOU was in force, first to last, in date order: from
+  // valid_from to valid_until, extended by each renewal made in force and
+  // started anew by one made after it lapsed (the lapse stays a lapse).
+  std::vector<std::pair<absl::CivilDay, absl::CivilDay>> windows;
 
   absl::CivilDay ValidFrom() const;
   absl::CivilDay ValidUntil() const;
-  // ACTIVE, or EXPIRED when active and `as_of` is after valid_until.
+  // Whether `day` lies in one of the windows.
+  bool InForce(absl::CivilDay day) const;
+  // Whether any day from `first` to `last` lies in one of the windows.
+  bool InForceDuring(absl::CivilDay first, absl::CivilDay last) const;
+  // ACTIVE, or EXPIRED when active, `as_of` is not before valid_from and
+  // the MOU was not in force that day (past valid_until, or in a lapse
+  // before a late renewal).
   pb::MouStatus StatusAsOf(absl::CivilDay as_of) const;
+  // Whether `d` is a redelivery: another delivery of its dataset and period
+  // was received before it (on the same day: recorded before it).
+  bool IsRedelivery(const DeliveryEntry& d) const;
   const pb::Dataset* FindDataset(const std::string& code) const;
   bool HasSigned(const std::string& organisation_id) const;
   bool IsParty(const std::string& organisation_id) const;
