@@ -310,6 +310,14 @@ TEST(FocalPointTest, WithdrawalEndsOpenAppointments) {
   ASSERT_EQ(ev->size(), 2u);
   EXPECT_TRUE((*ev)[0].has_focal_point_ended());
   EXPECT_TRUE((*ev)[1].has_withdrawn());
+  // A withdrawal back-dated before an open appointment began would end it
+  // before it started.
+  OrganisationState t = Registered();
+  Fold(*DecideAppoint(t, "appt-2", Person(), pb::PRIMARY, kDay + 30), &t,
+       kDay + 30);
+  EXPECT_THAT(DecideWithdraw(t, "left", kDay + 10),
+              StatusIs(Code::kInvalidArgument, HasSubstr("before focal-point appointment appt-2 began")));
+  EXPECT_THAT(DecideWithdraw(t, "left", kDay + 30), IsOk());
 }
 
 TEST(PersonTest, DetailsRulesRectifyAndForget) {

@@ -538,7 +538,18 @@ absl::StatusOr<OrganisationEvents> DecideWithdraw(const OrganisationState& s,
   if (!r.ok()) return r.status();
   if (absl::Status st = NotBeforeLastChange(s, on); !st.ok()) return st;
   OrganisationEvents out;
-  // A withdrawn organisation keeps no focal points.
+  // A withdrawn organisation keeps no focal points: each open appointment
+  // ends on the withdrawal's day, which cannot come before it began.
+  for (const Appointment& a : s.appointments) {
+    if (!a.until.has_value() && on < a.from) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "options.occurred_on ", FormatDay(on),
+          " is before focal-point appointment ", a.appointment_id,
+          " began (", FormatDay(a.from),
+          "), which the withdrawal would end; date it on or after ",
+          FormatDay(a.from)));
+    }
+  }
   for (const Appointment& a : s.appointments) {
     if (a.until.has_value()) continue;
     pb::OrganisationEvent end;
