@@ -1,6 +1,11 @@
 #include "ncm/eventstore/rocksdb_event_store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <atomic>
 #include <deque>
@@ -67,14 +72,136 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
       absl::StrCat(what, ": ", s.ToString(), "; the storage is failing"));
 }
 
+// A stored subject key: 0x01 || nonce (12) || AES-256-GCM(kek, key) with
+// its tag (48), the subject id authenticated. Earlier versions stored the
+// 32-byte key itself.
+constexpr char kWrappedVersion = '\x01';
+constexpr size_t kWrappedBytes = 1 + kGcmNonceBytes + kSubjectKeyBytes + kGcmTagBytes;
+// Kept in the default family: the KEK sealed over a fixed text, so that
+// opening with another KEK is refused before any key is read.
+constexpr char kKekCheckKey[] = "kek_check";
+constexpr char kKekCheckText[] = "ncm key-encryption key";
+
+absl::StatusOr<std::string> Wrap(absl::string_view kek, absl::string_view subject,
+                                 absl::string_view key) {
+  NCM_ASSIGN_OR_RETURN(Sealed s, SealAes256Gcm(kek, subject, key));
+  return absl::StrCat(std::string(1, kWrappedVersion), s.nonce, s.ciphertext);
+}
+
+absl::StatusOr<std::string> Unwrap(absl::string_view kek,
+                                   absl::string_view subject,
+                                   absl::string_view stored) {
+  if (stored.size() != kWrappedBytes || stored[0] != kWrappedVersion) {
+    return absl::DataLossError(
+        absl::StrCat("the key of subject ", subject, " is malformed"));
+  }
+  absl::StatusOr<std::string> key =
+      OpenAes256Gcm(kek, subject, stored.substr(1, kGcmNonceBytes),
+                    stored.substr(1 + kGcmNonceBytes));
+  if (!key.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "the key of subject ", subject,
+        " does not unwrap under the key-encryption key: it was altered"));
+  }
+  return key;
+}
+
+// The key-encryption key file: read, or made (O_EXCL, 0600, synced with
+// its folder) when `may_create`.
+absl::StatusOr<std::string> LoadKek(const std::string& path, bool may_create) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) {
+    if (!may_create) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the key-encryption key file ", path,
+          " is missing, and this store's personal-data keys are wrapped "
+          "under it; restore it from your backup (it is kept apart from the "
+          "data folder) or give its path"));
+    }
+    NCM_ASSIGN_OR_RETURN(std::string kek, NewSubjectKey());
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot create the key-encryption key file ", path, ": ",
+          std::strerror(errno)));
+    }
+    const bool ok = ::write(fd, kek.data(), kek.size()) ==
+                        static_cast<ssize_t>(kek.size()) &&
+                    ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot write the key-encryption key file ", path, ": ",
+          std::strerror(errno)));
+    }
+    std::string dir = path.substr(0, path.find_last_of('/') + 1);
+    if (dir.empty()) dir = ".";
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      (void)::fsync(dfd);
+      ::close(dfd);
+    }
+    return kek;
+  }
+  if (fd < 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot read the key-encryption key file ", path, ": ",
+        std::strerror(errno)));
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
+    ::close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the key-encryption key file ", path,
+        " can be read by other users; make it the owner's alone: chmod 600 ",
+        path));
+  }
+  std::string kek(kSubjectKeyBytes + 1, '\0');
+  const ssize_t n = ::read(fd, kek.data(), kek.size());
+  ::close(fd);
+  if (n != static_cast<ssize_t>(kSubjectKeyBytes)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the key-encryption key file ", path, " does not hold a 32-byte key"));
+  }
+  kek.resize(kSubjectKeyBytes);
+  return kek;
+}
+
 // Subject keys in their own column family: key = subject id, value = the
-// 32-byte key, or empty once destroyed (a tombstone that stops the subject
-// from ever getting a key again). Writes are synced.
+// subject's key wrapped under the key-encryption key (kWrappedBytes), or
+// empty once destroyed (a tombstone that stops the subject from ever
+// getting a key again). Writes are synced.
 class RocksDbSubjectKeyStore final : public SubjectKeyStore {
  public:
   RocksDbSubjectKeyStore(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                         std::vector<rocksdb::ColumnFamilyHandle*> all)
-      : db_(db), cf_(cf), all_(std::move(all)) {}
+                         std::vector<rocksdb::ColumnFamilyHandle*> all,
+                         std::string kek)
+      : db_(db), cf_(cf), all_(std::move(all)), kek_(std::move(kek)) {}
+
+  // Wraps every key stored in clear (by an earlier version), in one synced
+  // batch, then flushes and compacts so that no file keeps a clear copy.
+  absl::Status WrapClearKeys() {
+    rocksdb::WriteBatch batch;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(
+          db_->NewIterator(rocksdb::ReadOptions(), cf_));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        if (it->value().size() != kSubjectKeyBytes) continue;
+        const absl::string_view subject(it->key().data(), it->key().size());
+        NCM_ASSIGN_OR_RETURN(
+            std::string wrapped,
+            Wrap(kek_, subject,
+                 absl::string_view(it->value().data(), it->value().size())));
+        batch.Put(cf_, it->key(), wrapped);
+      }
+      NCM_RETURN_IF_ERROR(FromRocks(it->status(), "reading the keys"));
+    }
+    if (batch.Count() == 0) return absl::OkStatus();
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    NCM_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "wrapping the keys"));
+    return FlushAndCompact();
+  }
 
   absl::StatusOr<std::string> GetOrCreate(absl::string_view subject) override {
     absl::MutexLock l(&mu_);  // one creator at a time: no two keys
@@ -87,10 +214,11 @@ class RocksDbSubjectKeyStore final : public SubjectKeyStore {
       return *stored;
     }
     NCM_ASSIGN_OR_RETURN(std::string key, NewSubjectKey());
+    NCM_ASSIGN_OR_RETURN(std::string wrapped, Wrap(kek_, subject, key));
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    NCM_RETURN_IF_ERROR(
-        FromRocks(db_->Put(wo, cf_, ToSlice(subject), key), "storing a key"));
+    NCM_RETURN_IF_ERROR(FromRocks(db_->Put(wo, cf_, ToSlice(subject), wrapped),
+                                  "storing a key"));
     return key;
   }
 
@@ -110,6 +238,11 @@ class RocksDbSubjectKeyStore final : public SubjectKeyStore {
     wo.sync = true;
     NCM_RETURN_IF_ERROR(FromRocks(db_->Put(wo, cf_, ToSlice(subject), ""),
                                   "destroying a key"));
+    return FlushAndCompact();
+  }
+
+ private:
+  absl::Status FlushAndCompact() {
     rocksdb::FlushOptions fo;
     fo.wait = true;
     NCM_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, all_), "flushing"));
@@ -120,7 +253,6 @@ class RocksDbSubjectKeyStore final : public SubjectKeyStore {
                      "compacting the keys");
   }
 
- private:
   static rocksdb::Slice ToSlice(absl::string_view s) {
     return rocksdb::Slice(s.data(), s.size());
   }
@@ -129,16 +261,15 @@ class RocksDbSubjectKeyStore final : public SubjectKeyStore {
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, ToSlice(subject), &v);
     if (s.IsNotFound()) return std::optional<std::string>();
     NCM_RETURN_IF_ERROR(FromRocks(s, "reading a key"));
-    if (!v.empty() && v.size() != kSubjectKeyBytes) {
-      return absl::DataLossError(
-          absl::StrCat("the key of subject ", subject, " is malformed"));
-    }
-    return std::optional<std::string>(std::move(v));
+    if (v.empty()) return std::optional<std::string>(std::string());
+    NCM_ASSIGN_OR_RETURN(std::string key, Unwrap(kek_, subject, v));
+    return std::optional<std::string>(std::move(key));
   }
 
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const cf_;
   const std::vector<rocksdb::ColumnFamilyHandle*> all_;
+  const std::string kek_;
   absl::Mutex mu_;
 };
 
@@ -221,8 +352,7 @@ class RocksDbEventStore final : public EventStore {
     log_ = handles_[1];
     streams_ = handles_[2];
     ids_ = handles_[3];
-    keys_ = std::make_unique<RocksDbSubjectKeyStore>(db_.get(), handles_[4],
-                                                     handles_);
+    NCM_RETURN_IF_ERROR(OpenSubjectKeys());
 
     std::string format;
     s = db_->Get(rocksdb::ReadOptions(), handles_[0], kFormatKey, &format);
@@ -256,6 +386,57 @@ class RocksDbEventStore final : public EventStore {
       head_hash_ = codec::HashOf(v);
     }
     writer_ = std::thread([this] { WriterLoop(); });
+    return absl::OkStatus();
+  }
+
+  // Loads (or makes) the key-encryption key, checks it is this store's,
+  // and wraps any key still stored in clear.
+  absl::Status OpenSubjectKeys() {
+    std::string path = options_.key_encryption_key_file;
+    if (path.empty()) {
+      path = options_.path;
+      while (path.size() > 1 && path.back() == '/') path.pop_back();
+      path += ".kek";
+    }
+    std::string check;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), handles_[0], kKekCheckKey, &check);
+    if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the KEK check");
+    bool wrapped = s.ok();
+    if (!wrapped) {
+      std::unique_ptr<rocksdb::Iterator> it(
+          db_->NewIterator(rocksdb::ReadOptions(), handles_[4]));
+      for (it->SeekToFirst(); it->Valid() && !wrapped; it->Next()) {
+        wrapped = it->value().size() == kWrappedBytes;
+      }
+      NCM_RETURN_IF_ERROR(FromRocks(it->status(), "reading the keys"));
+    }
+    NCM_ASSIGN_OR_RETURN(std::string kek, LoadKek(path, /*may_create=*/!wrapped));
+    if (s.ok()) {
+      if (check.size() < 1 + kGcmNonceBytes ||
+          !OpenAes256Gcm(kek, kKekCheckKey, check.substr(1, kGcmNonceBytes),
+                         check.substr(1 + kGcmNonceBytes))
+               .ok()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the key-encryption key in ", path,
+            " is not the one this store's personal-data keys are wrapped "
+            "under; give the right file"));
+      }
+    } else {
+      NCM_ASSIGN_OR_RETURN(Sealed sealed,
+                           SealAes256Gcm(kek, kKekCheckKey, kKekCheckText));
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      NCM_RETURN_IF_ERROR(FromRocks(
+          db_->Put(wo, handles_[0], kKekCheckKey,
+                   absl::StrCat(std::string(1, kWrappedVersion), sealed.nonce,
+                                sealed.ciphertext)),
+          "storing the KEK check"));
+    }
+    auto keys = std::make_unique<RocksDbSubjectKeyStore>(
+        db_.get(), handles_[4], handles_, std::move(kek));
+    NCM_RETURN_IF_ERROR(keys->WrapClearKeys());
+    keys_ = std::move(keys);
     return absl::OkStatus();
   }
 

@@ -30,6 +30,10 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA certificate(s): clients must present a certificate they "
           "signed (mutual TLS).");
+ABSL_FLAG(std::string, kek_file, "",
+          "File of the key-encryption key that wraps the personal-data keys "
+          "(owner-only; made at the first start; keep a copy apart from "
+          "backups of the data folder); empty: <data_dir>.kek.");
 ABSL_FLAG(std::string, read_model_dir, "",
           "Folder of the read models' RocksDB; empty: <data_dir>/readmodels.");
 ABSL_FLAG(std::string, admin_token_file, "",
@@ -79,6 +83,7 @@ int main(int argc, char** argv) {
   }
   options.counties_file = absl::GetFlag(FLAGS_counties_file);
   options.read_model_dir = absl::GetFlag(FLAGS_read_model_dir);
+  options.key_encryption_key_file = absl::GetFlag(FLAGS_kek_file);
   options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);

@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "ncm/access/gate.h"
@@ -41,6 +42,31 @@
 
 namespace ncm::ncmd {
 namespace {
+
+// Creates `dir` (and its parents) owner-only when missing; refuses one
+// that other users can reach, since it holds wrapped personal-data keys and
+// tokens' hashes.
+absl::Status PrivateFolder(const std::string& dir, absl::string_view what) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create the ", what, " ", dir, ": ", ec.message()));
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read the ", what, " ", dir));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "the %s %s can be read by other users (mode %04o); it holds "
+        "personal data and keys: make it the owner's alone with "
+        "chmod -R go-rwx %s, then start again",
+        what, dir, st.st_mode & 07777, dir));
+  }
+  return absl::OkStatus();
+}
 
 // Splits "host:port" / "[v6]:port".
 bool SplitHostPort(const std::string& addr, std::string* host,
@@ -169,15 +195,12 @@ class ServerImpl final : public Server {
     if (options.data_dir.empty()) {
       store_ = eventstore::NewMemoryEventStore(options.limits);
     } else {
-      std::error_code ec;
-      std::filesystem::create_directories(options.data_dir, ec);
-      if (ec) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "cannot create the data folder ", options.data_dir, ": ",
-            ec.message()));
-      }
+      // Everything the server writes is its owner's alone.
+      ::umask(077);
+      NCM_RETURN_IF_ERROR(PrivateFolder(options.data_dir, "data folder"));
       eventstore::RocksDbOptions ro;
       ro.path = options.data_dir;
+      ro.key_encryption_key_file = options.key_encryption_key_file;
       ro.limits = options.limits;
       // A failed write stops appends; health says so, so that a load
       // balancer or supervisor can take the server out and restart it.
@@ -258,6 +281,7 @@ class ServerImpl final : public Server {
       ro.path = options.read_model_dir.empty()
                     ? options.data_dir + "/readmodels"
                     : options.read_model_dir;
+      NCM_RETURN_IF_ERROR(PrivateFolder(ro.path, "read-model folder"));
       std::vector<std::unique_ptr<readside::Projection>> projections;
       projections.push_back(resolutions::NewResolutionsProjection());
       projections.push_back(mous::NewMousProjection());

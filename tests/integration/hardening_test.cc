@@ -1,6 +1,7 @@
 // What a caller must not be able to make the log hold: requests carrying
 // fields their type does not define, at any depth, are refused over gRPC by
 // every service before anything is written.
+#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
@@ -162,6 +163,45 @@ TEST(HardeningTest, RawAppendsCannotReachTheDomainServicesStreams) {
   EXPECT_TRUE(ok.ok()) << ok.error_message();
   EXPECT_EQ(server->store()->HeadPosition(), head + 1);
   server->Shutdown(absl::Seconds(5));
+}
+
+TEST(HardeningTest, DataFoldersAreTheOwnersAloneAndOpenOnesAreRefused) {
+  ::ncm::testing::TempDir dir;
+  const std::string data = dir.Sub("db");
+  {
+    auto server = ::ncm::testing::StartLoopbackServer(data);
+    ASSERT_NE(server, nullptr);
+    server->Shutdown(absl::Seconds(5));
+  }
+  for (const std::string& folder : {data, data + "/readmodels"}) {
+    EXPECT_EQ(std::filesystem::status(folder).permissions() &
+                  std::filesystem::perms::all,
+              std::filesystem::perms::owner_all)
+        << folder;
+  }
+  int files = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(data)) {
+    if (!f.is_regular_file()) continue;
+    ++files;
+    EXPECT_EQ(f.status().permissions() & (std::filesystem::perms::group_all |
+                                          std::filesystem::perms::others_all),
+              std::filesystem::perms::none)
+        << f.path();
+  }
+  EXPECT_GT(files, 5);
+  EXPECT_TRUE(std::filesystem::exists(data + ".kek"));
+  // A folder others can read is refused, saying how to fix it.
+  std::filesystem::permissions(data, std::filesystem::perms::others_read |
+                                         std::filesystem::perms::others_exec,
+                               std::filesystem::perm_options::add);
+  ncmd::ServerOptions o;
+  o.listen_address = "127.0.0.1:0";
+  o.data_dir = data;
+  auto refused = ncmd::StartServer(o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("chmod -R go-rwx"));
 }
 
 }  // namespace

@@ -372,7 +372,7 @@ TEST(ResolutionsRocksDbTest, StateSurvivesReopen) {
   std::string res, meeting;
   auto open = [&] {
     eventstore::RocksDbOptions o;
-    o.path = dir.path();
+    o.path = dir.Sub("db");
     auto s = eventstore::OpenRocksDbEventStore(o);
     EXPECT_THAT(s, IsOk());
     return std::move(*s);

@@ -224,7 +224,7 @@ TEST_F(StakeholdersHandlerTest, WorkingGroupsTakeRegisteredOrganisationsOnly) {
 TEST(StakeholdersErasureTest, ForgetPersonShredsTheDetailsAndKeepsTheChain) {
   ncm::testing::TempDir dir;
   eventstore::RocksDbOptions o;
-  o.path = dir.path();
+  o.path = dir.Sub("db");
   auto store = eventstore::OpenRocksDbEventStore(o);
   ASSERT_THAT(store, IsOk());
   StakeholdersHandler h(store->get(), &CountyList::Kenya(), FixedClock());

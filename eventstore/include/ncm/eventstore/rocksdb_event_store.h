@@ -18,6 +18,13 @@ namespace ncm::eventstore {
 
 struct RocksDbOptions {
   std::string path;  // created when missing
+  // The key-encryption key (32 random bytes, owner-only): every subject key
+  // is stored wrapped under it (AES-256-GCM), so that a copy of the folder
+  // alone reveals no personal details. Empty: `path` + ".kek", beside the
+  // folder. Made at the first start; a store whose keys are wrapped will
+  // not open without it, nor with another one. Keys stored in clear by
+  // earlier versions are wrapped when the store opens.
+  std::string key_encryption_key_file;
   Limits limits;
   // Most appends taken into one group commit.
   size_t max_group_appends = 4096;

@@ -42,6 +42,25 @@ std::unique_ptr<SubjectKeyStore> NewMemorySubjectKeyStore();
 // kSubjectKeyBytes random bytes from OpenSSL's generator.
 absl::StatusOr<std::string> NewSubjectKey();
 
+// AES-256-GCM with a random 12-byte nonce; `aad` is authenticated, not
+// encrypted. The ciphertext ends with the 16-byte tag.
+struct Sealed {
+  std::string nonce;       // kGcmNonceBytes
+  std::string ciphertext;  // plaintext's length + kGcmTagBytes
+};
+inline constexpr size_t kGcmNonceBytes = 12;
+inline constexpr size_t kGcmTagBytes = 16;
+// REQUIRES: key.size() == kSubjectKeyBytes.
+absl::StatusOr<Sealed> SealAes256Gcm(absl::string_view key,
+                                     absl::string_view aad,
+                                     absl::string_view plaintext);
+// The plaintext, or DATA_LOSS when the bytes do not verify under `key`
+// and `aad` (altered, or sealed under another key).
+absl::StatusOr<std::string> OpenAes256Gcm(absl::string_view key,
+                                          absl::string_view aad,
+                                          absl::string_view nonce,
+                                          absl::string_view ciphertext);
+
 }  // namespace ncm::eventstore
 
 #endif  // NCM_EVENTSTORE_SUBJECT_KEYS_H_

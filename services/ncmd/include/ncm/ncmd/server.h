@@ -29,8 +29,14 @@ struct ServerOptions {
   // address (127.0.0.0/8, ::1, localhost) is accepted.
   std::string listen_address = "127.0.0.1:50051";
   TlsOptions tls;
-  // RocksDB data folder; empty means an in-memory store (tests only).
+  // RocksDB data folder; empty means an in-memory store (tests only). It
+  // and the read-model folder are made owner-only (0700; the server sets
+  // its umask to 077, so its files are 0600), and a folder other users can
+  // read is refused at start.
   std::string data_dir;
+  // The key-encryption key that wraps the personal-data keys (see
+  // eventstore::RocksDbOptions); empty: <data_dir>.kek beside the folder.
+  std::string key_encryption_key_file;
   eventstore::Limits limits;
   // Largest gRPC message accepted, in bytes.
   int max_message_bytes = 32 << 20;
