@@ -1,6 +1,9 @@
 #include "ncm/services/eventstore_service.h"
 
 
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -19,8 +22,12 @@ namespace {
 
 constexpr size_t kMaxFilterEntries = 64;
 constexpr uint32_t kMaxSubscribeBatch = 1000;
-// Open Subscribe calls the server accepts at once.
+// Open Subscribe calls the server accepts at once, and of one principal.
 constexpr size_t kMaxSubscriptions = 4096;
+constexpr int kMaxSubscriptionsPerPrincipal = 64;
+// How often open subscriptions' principals are checked again (revoked,
+// expired, their organisation suspended or withdrawn) while idle.
+constexpr absl::Duration kStandingSweep = absl::Seconds(1);
 constexpr uint32_t kDefaultSubscribeBatch = 256;
 
 void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
@@ -176,15 +183,20 @@ class SubscribeReactor final
   struct Handle {
     absl::Mutex mu;
     SubscribeReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
-    std::string principal;  // set once, when registered
+    Principal principal;  // set once, when registered
   };
 
+  // `standing` is asked before each message is written: a principal that
+  // lost its standing (revoked, expired, organisation suspended or
+  // withdrawn) gets no more events, and the call ends with its status.
   SubscribeReactor(es::EventStore* store, es::SubscriptionOptions options,
                    WorkerPool* dispatcher,
                    std::function<absl::Status(std::shared_ptr<Handle>, bool)>
-                       registry)
+                       registry,
+                   std::function<absl::Status()> standing)
       : dispatcher_(dispatcher),
         registry_(std::move(registry)),
+        standing_(std::move(standing)),
         handle_(std::make_shared<Handle>()),
         sub_(store, std::move(options)) {
     {
@@ -259,6 +271,10 @@ class SubscribeReactor final
       return;
     }
     if (!item->has_value()) return;  // the wake-up will post again
+    if (absl::Status s = standing_(); !s.ok()) {
+      EndLocked(ToGrpcStatus(s));
+      return;
+    }
     const es::SubscriptionItem& it = **item;
     pb::SubscribeResponse response;
     switch (it.kind) {
@@ -283,6 +299,7 @@ class SubscribeReactor final
 
   WorkerPool* const dispatcher_;
   std::function<absl::Status(std::shared_ptr<Handle>, bool)> registry_;
+  std::function<absl::Status()> standing_;
   std::shared_ptr<Handle> handle_;
   es::Subscription sub_;
   grpc::ByteBuffer wire_;
@@ -294,8 +311,19 @@ struct SubscriptionRegistry {
   absl::Mutex mu;
   absl::flat_hash_set<std::shared_ptr<SubscribeReactor::Handle>> open
       ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, int> per_principal ABSL_GUARDED_BY(mu);
   bool closed ABSL_GUARDED_BY(mu) = false;
+  // The sweeper: wakes every kStandingSweep until closed.
+  absl::CondVar wake;
+  std::thread sweeper;
 };
+
+// Ends `h`'s call with `status` if it is still open.
+void EndHandle(const std::shared_ptr<SubscribeReactor::Handle>& h,
+               const grpc::Status& status) {
+  absl::MutexLock l(&h->mu);
+  if (h->reactor != nullptr) h->reactor->EndLocked(status);
+}
 
 
 EventStoreService::EventStoreService(es::EventStore* store, es::Limits limits,
@@ -307,9 +335,33 @@ EventStoreService::EventStoreService(es::EventStore* store, es::Limits limits,
       // One thread, so that wake-ups from the event store's writer never
       // do reads on the writer thread or block a gRPC thread.
       dispatcher_(std::make_unique<WorkerPool>(1)),
-      subscriptions_(std::make_unique<SubscriptionRegistry>()) {}
+      subscriptions_(std::make_unique<SubscriptionRegistry>()) {
+  subscriptions_->sweeper = std::thread([this] { SweepStanding(); });
+}
 
 EventStoreService::~EventStoreService() { Shutdown(); }
+
+void EventStoreService::SweepStanding() {
+  SubscriptionRegistry& reg = *subscriptions_;
+  for (;;) {
+    std::vector<std::shared_ptr<SubscribeReactor::Handle>> open;
+    {
+      absl::MutexLock l(&reg.mu);
+      if (reg.closed) return;
+      reg.wake.WaitWithTimeout(&reg.mu, kStandingSweep);
+      if (reg.closed) return;
+      open.assign(reg.open.begin(), reg.open.end());
+    }
+    // Each principal once per sweep; outside the registry's lock, since
+    // the check may read the log.
+    absl::flat_hash_map<std::string, absl::Status> standing;
+    for (const auto& h : open) {
+      auto [it, fresh] = standing.try_emplace(h->principal.id);
+      if (fresh) it->second = gate_->CheckStanding(h->principal);
+      if (!it->second.ok()) EndHandle(h, ToGrpcStatus(it->second));
+    }
+  }
+}
 
 void EventStoreService::EndSubscriptionsOf(const std::string& principal_id) {
   SubscriptionRegistry& reg = *subscriptions_;
@@ -317,16 +369,13 @@ void EventStoreService::EndSubscriptionsOf(const std::string& principal_id) {
   {
     absl::MutexLock l(&reg.mu);
     for (const auto& h : reg.open) {
-      if (h->principal == principal_id) theirs.push_back(h);
+      if (h->principal.id == principal_id) theirs.push_back(h);
     }
   }
   for (auto& h : theirs) {
-    absl::MutexLock l(&h->mu);
-    if (h->reactor != nullptr) {
-      h->reactor->EndLocked(grpc::Status(
-          grpc::StatusCode::UNAUTHENTICATED,
-          absl::StrCat("principal \"", principal_id, "\" was revoked")));
-    }
+    EndHandle(h, grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                              absl::StrCat("principal \"", principal_id,
+                                           "\" was revoked")));
   }
 }
 
@@ -336,15 +385,14 @@ void EventStoreService::Shutdown() {
   {
     absl::MutexLock l(&reg.mu);
     reg.closed = true;
+    reg.wake.SignalAll();
     open.assign(reg.open.begin(), reg.open.end());
   }
+  if (reg.sweeper.joinable()) reg.sweeper.join();
   for (auto& h : open) {
-    absl::MutexLock l(&h->mu);
-    if (h->reactor != nullptr) {
-      h->reactor->EndLocked(grpc::Status(
-          grpc::StatusCode::UNAVAILABLE,
-          "the server is shutting down; resubscribe after your checkpoint"));
-    }
+    EndHandle(h, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "the server is shutting down; resubscribe "
+                              "after your checkpoint"));
   }
 }
 
@@ -575,12 +623,15 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::Subscribe(
   // is refused or is seen (and ended) by Shutdown.
   return new SubscribeReactor(
       store_, std::move(o), dispatcher_.get(),
-      [&reg, principal = admitted->principal.id](
+      [&reg, principal = admitted->principal](
           std::shared_ptr<SubscribeReactor::Handle> h,
           bool add) -> absl::Status {
         absl::MutexLock l(&reg.mu);
         if (!add) {
-          reg.open.erase(h);
+          if (reg.open.erase(h) > 0 &&
+              --reg.per_principal[principal.id] == 0) {
+            reg.per_principal.erase(principal.id);
+          }
           return absl::OkStatus();
         }
         h->principal = principal;
@@ -592,8 +643,19 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::Subscribe(
               "the server already serves ", kMaxSubscriptions,
               " subscriptions, its limit; close one or retry later"));
         }
+        int& mine = reg.per_principal[principal.id];
+        if (mine >= kMaxSubscriptionsPerPrincipal) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "principal \"", principal.id, "\" already has ", mine,
+              " open subscriptions, the limit per principal (",
+              kMaxSubscriptionsPerPrincipal, "); close one first"));
+        }
+        ++mine;
         reg.open.insert(std::move(h));
         return absl::OkStatus();
+      },
+      [gate = gate_, principal = admitted->principal] {
+        return gate->CheckStanding(principal);
       });
 }
 

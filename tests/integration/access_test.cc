@@ -668,6 +668,128 @@ TEST_F(AccessTest, ASuspendedMembersPrincipalsAreRefused) {
   EXPECT_THAT(s.error_message(), HasSubstr("SUSPENDED"));
 }
 
+// Reads a subscription to its end (bounded): the status it ended with.
+grpc::Status ReadToEnd(grpc::ClientReader<espb::SubscribeResponse>* reader) {
+  espb::SubscribeResponse msg;
+  while (reader->Read(&msg)) {
+  }
+  return reader->Finish();
+}
+
+TEST_F(AccessTest, SubscriptionsEndWhenTheOrganisationLosesItsStanding) {
+  std::string org;
+  {
+    auto stub = spb::Stakeholders::NewStub(admin_);
+    grpc::ClientContext ctx;
+    spb::ListOrganisationsResponse out;
+    ASSERT_TRUE(
+        stub->ListOrganisations(&ctx, spb::ListOrganisationsRequest(), &out).ok());
+    org = out.organisations(0).organisation_id();
+  }
+  auto partner = As("watching-partner", apb::ROLE_PARTNER, org);
+  auto es = espb::EventStore::NewStub(partner);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  espb::SubscribeRequest r;
+  r.set_from_end(true);
+  r.mutable_filter()->add_stream_prefixes("resolution-");
+  auto reader = es->Subscribe(&ctx, r);
+  espb::SubscribeResponse msg;
+  ASSERT_TRUE(reader->Read(&msg));  // caught up
+  {
+    auto stub = spb::Stakeholders::NewStub(admin_);
+    grpc::ClientContext c;
+    spb::MembershipChangeRequest s;
+    s.set_organisation_id(org);
+    s.set_reason("dues unpaid");
+    ncm::common::v1::CommandResult out;
+    ASSERT_TRUE(stub->SuspendMembership(&c, s, &out).ok());
+  }
+  // Idle (nothing new in its filter), it is still ended.
+  const absl::Time asked = absl::Now();
+  grpc::Status ended = ReadToEnd(reader.get());
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << ended.error_message();
+  EXPECT_THAT(ended.error_message(), HasSubstr("SUSPENDED"));
+  EXPECT_LT(absl::Now() - asked, absl::Seconds(10));
+}
+
+TEST_F(AccessTest, OnePrincipalCannotTakeEverySubscriptionSlot) {
+  auto auditor = As("greedy-auditor", apb::ROLE_AUDITOR);
+  auto es = espb::EventStore::NewStub(auditor);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<espb::SubscribeResponse>>> open;
+  espb::SubscribeRequest r;
+  r.set_from_end(true);
+  grpc::Status refused;
+  for (int i = 0; i < 80 && refused.ok(); ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    auto reader = es->Subscribe(contexts.back().get(), r);
+    espb::SubscribeResponse msg;
+    if (reader->Read(&msg)) {
+      open.push_back(std::move(reader));
+    } else {
+      refused = reader->Finish();
+    }
+  }
+  EXPECT_EQ(open.size(), 64u);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("limit per principal (64)"));
+  // Another principal still subscribes.
+  auto other = espb::EventStore::NewStub(As("patient-auditor", apb::ROLE_AUDITOR));
+  grpc::ClientContext ctx;
+  auto reader = other->Subscribe(&ctx, r);
+  espb::SubscribeResponse msg;
+  EXPECT_TRUE(reader->Read(&msg));
+  ctx.TryCancel();
+  reader->Finish().IgnoreError();
+  for (size_t i = 0; i < open.size(); ++i) {
+    contexts[i]->TryCancel();
+    open[i]->Finish().IgnoreError();
+  }
+}
+
+TEST_F(AccessTest, APartnerReportingOnAResolutionItHasNoPartInIsDenied) {
+  rpb::Resolution target;
+  {
+    auto stub = rpb::Resolutions::NewStub(admin_);
+    grpc::ClientContext ctx;
+    rpb::ListResolutionsRequest r;
+    r.add_statuses(rpb::IN_PROGRESS);
+    rpb::ListResolutionsResponse out;
+    ASSERT_TRUE(stub->ListResolutions(&ctx, r, &out).ok());
+    ASSERT_GT(out.resolutions_size(), 0);
+    target = out.resolutions(0);
+  }
+  std::set<std::string> involved = {target.terms().lead_organisation_id()};
+  for (const auto& s : target.terms().supporting_organisation_ids()) involved.insert(s);
+  std::string outsider;
+  {
+    auto stub = spb::Stakeholders::NewStub(admin_);
+    grpc::ClientContext ctx;
+    spb::ListOrganisationsResponse out;
+    ASSERT_TRUE(
+        stub->ListOrganisations(&ctx, spb::ListOrganisationsRequest(), &out).ok());
+    for (const auto& o : out.organisations()) {
+      if (!involved.count(o.organisation_id())) outsider = o.organisation_id();
+    }
+  }
+  ASSERT_FALSE(outsider.empty());
+  auto stub = rpb::Resolutions::NewStub(As("outsider", apb::ROLE_PARTNER, outsider));
+  const uint64_t head = server_->store()->HeadPosition();
+  grpc::ClientContext ctx;
+  rpb::ReportProgressRequest r;
+  r.set_resolution_id(target.resolution_id());
+  r.set_reporting_organisation_id(outsider);
+  r.set_percent_complete(50);
+  r.set_narrative("we did it");
+  ncm::common::v1::CommandResult out;
+  grpc::Status s = stub->ReportProgress(&ctx, r, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("neither leads nor supports"));
+  EXPECT_EQ(server_->store()->HeadPosition(), head);
+}
+
 TEST(ConnectTest, ATokenIsNeverSentInPlaintextOffLoopback) {
   client::ConnectOptions o;
   o.server = "10.1.2.3:50051";

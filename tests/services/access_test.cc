@@ -163,9 +163,14 @@ TEST_F(RegistryTest, AnExpiredTokenIsRefused) {
   *r.mutable_expires_on() = services::ToProto(today);
   auto issued = registry_.IssueToken(r, "admin");
   ASSERT_THAT(issued, IsOk());
-  EXPECT_THAT(registry_.ByToken(issued->token()), IsOk());  // valid today
+  auto admitted = registry_.ByToken(issued->token());  // valid today
+  ASSERT_THAT(admitted, IsOk());
+  EXPECT_THAT(registry_.CheckActing(*admitted), IsOk());
   today += 1;
   EXPECT_THAT(registry_.ByToken(issued->token()),
+              StatusIs(Code::kUnauthenticated, HasSubstr("expired on")));
+  // A principal admitted before (an open subscription's) loses its standing.
+  EXPECT_THAT(registry_.CheckActing(*admitted),
               StatusIs(Code::kUnauthenticated, HasSubstr("expired on")));
   today -= 1;
 }
@@ -190,6 +195,13 @@ TEST_F(RegistryTest, CertificatesBindBySubjectOrCommonName) {
   auto by_cn = registry_.ByCertificate("CN=giz2,O=GIZ", "giz");
   ASSERT_THAT(by_cn, IsOk());
   EXPECT_EQ(by_cn->id, "giz-cn");
+  // A certificate whose common name spells a bound subject is not that
+  // principal, and a subject spelling a bound common name is not either.
+  EXPECT_THAT(registry_.ByCertificate("CN=CN\\=giz\\,O\\=GIZ,O=Evil",
+                                      "CN=giz,O=GIZ"),
+              StatusIs(Code::kUnauthenticated, HasSubstr("bound to no")));
+  auto cn_only = registry_.ByCertificate("giz", "x");
+  EXPECT_FALSE(cn_only.ok() && cn_only->id == "giz-cn");
 }
 
 TEST_F(RegistryTest, ARevokedBindingNeverShadowsTheLiveOneAfterARestart) {

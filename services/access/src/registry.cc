@@ -16,6 +16,23 @@
 
 namespace ncm::access {
 
+namespace {
+
+// Certificate bindings are kept apart by kind: a binding with '=' is a
+// full subject ("CN=iom-sync,O=IOM"), one without is a common name.
+std::string SubjectKey(absl::string_view subject) {
+  return absl::StrCat("subject\n", subject);
+}
+std::string CommonNameKey(absl::string_view cn) {
+  return absl::StrCat("cn\n", cn);
+}
+std::string BindingKey(absl::string_view binding) {
+  return absl::StrContains(binding, '=') ? SubjectKey(binding)
+                                         : CommonNameKey(binding);
+}
+
+}  // namespace
+
 namespace es = ::ncm::eventstore;
 using services::Outcome;
 
@@ -140,8 +157,9 @@ void PrincipalRegistry::Index(PrincipalState s) {
     return;  // an older state than the one held
   }
   if (!s.token_sha256.empty()) by_token_[s.token_sha256] = id;
-  const std::string& subject = s.view.certificate_subject();
-  if (!subject.empty()) {
+  const std::string& binding = s.view.certificate_subject();
+  if (!binding.empty()) {
+    const std::string subject = BindingKey(binding);
     // A revoked principal never takes a subject from a live one (the
     // order principals are loaded in is not the order they were bound in).
     auto bound = by_subject_.find(subject);
@@ -272,7 +290,7 @@ absl::StatusOr<Outcome> PrincipalRegistry::BindCertificate(
   absl::MutexLock serial(&bind_mu_);
   {
     absl::MutexLock l(&mu_);
-    auto it = by_subject_.find(subject);
+    auto it = by_subject_.find(BindingKey(subject));
     if (it != by_subject_.end() && !principals_[it->second].view.revoked()) {
       return absl::AlreadyExistsError(absl::StrCat(
           "certificate subject \"", subject, "\" is bound to principal \"",
@@ -382,6 +400,14 @@ absl::StatusOr<services::Principal> PrincipalRegistry::Usable(
 
 absl::Status PrincipalRegistry::CheckActing(
     const services::Principal& principal) const {
+  {
+    // The credential itself: revoked or expired since it was admitted.
+    absl::ReaderMutexLock l(&mu_);
+    auto it = principals_.find(principal.id);
+    if (it != principals_.end()) {
+      NCM_RETURN_IF_ERROR(Usable(it->second).status());
+    }
+  }
   if (!NeedsOrganisation(principal.role)) return absl::OkStatus();
   NCM_ASSIGN_OR_RETURN(stakeholders::OrganisationState org,
                        stakeholders_->LoadOrganisation(principal.organisation_id));
@@ -410,7 +436,12 @@ absl::StatusOr<services::Principal> PrincipalRegistry::ByToken(
 absl::StatusOr<services::Principal> PrincipalRegistry::ByCertificate(
     absl::string_view subject, absl::string_view common_name) const {
   absl::ReaderMutexLock l(&mu_);
-  for (absl::string_view key : {subject, common_name}) {
+  // A full subject matches subject bindings only, a common name common-name
+  // bindings only: a certificate whose CN spells a bound subject is not
+  // that principal.
+  for (const std::string& key :
+       {subject.empty() ? std::string() : SubjectKey(subject),
+        common_name.empty() ? std::string() : CommonNameKey(common_name)}) {
     if (key.empty()) continue;
     auto it = by_subject_.find(key);
     if (it != by_subject_.end()) return Usable(principals_.at(it->second));

@@ -57,6 +57,14 @@ absl::StatusOr<Outcome> ResolutionsHandler::OnMeeting(
       store_, MeetingStream(id), id, ctx, services::ApplyFn(), decide);
 }
 
+absl::StatusOr<ResolutionState> ResolutionsHandler::LoadResolution(
+    const std::string& id) {
+  NCM_RETURN_IF_ERROR(CheckUuid(id, "resolution_id"));
+  NCM_ASSIGN_OR_RETURN(auto l, (Load<pb::ResolutionEvent, ResolutionState>(
+                                   store_, ResolutionStream(id), id)));
+  return std::move(l.state);
+}
+
 absl::StatusOr<Outcome> ResolutionsHandler::OnResolution(
     const std::string& id, const CommandContext& ctx,
     const ResolutionDecider& decide) {

@@ -79,7 +79,8 @@ class PrincipalRegistry {
   absl::StatusOr<services::Principal> ByCertificate(
       absl::string_view subject, absl::string_view common_name) const;
 
-  // OK unless the principal acts for an organisation that is no longer an
+  // OK unless the principal's credential was revoked or expired
+  // (UNAUTHENTICATED) or it acts for an organisation that is no longer an
   // active member (suspended, withdrawn): PERMISSION_DENIED then.
   absl::Status CheckActing(const services::Principal& principal) const;
 

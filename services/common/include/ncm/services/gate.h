@@ -40,9 +40,11 @@ class Gate {
   // PERMISSION_DENIED when the role may not call it. Refusals are logged.
   virtual absl::StatusOr<Admission> Admit(grpc::ServerContextBase* ctx,
                                           absl::string_view method) const = 0;
-  // OK unless the principal acts for an organisation that is no longer an
-  // active member: PERMISSION_DENIED then. May read the log, so it runs
-  // where the call's work runs, not on gRPC's threads.
+  // OK unless the principal's credential was revoked or has expired since
+  // (UNAUTHENTICATED), or it acts for an organisation that is no longer an
+  // active member (PERMISSION_DENIED). May read the log, so it runs where
+  // the call's work runs, not on gRPC's threads. Open subscriptions are held
+  // to it too (eventstore_service.h).
   virtual absl::Status CheckStanding(const Principal& principal) const = 0;
   // Logs a refusal decided after admission (standing, a scope check).
   virtual void LogRefusal(const Principal& principal, absl::string_view method,

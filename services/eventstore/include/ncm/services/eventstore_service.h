@@ -75,9 +75,13 @@ class EventStoreService final : public EventStoreRawService {
   void Shutdown();
 
   // Ends the open subscriptions of a principal (once it is revoked).
+  // Subscriptions of principals that lose their standing otherwise (token
+  // expired, organisation suspended or withdrawn) end at their next
+  // message, and within a second while idle.
   void EndSubscriptionsOf(const std::string& principal_id);
 
  private:
+  void SweepStanding();
   eventstore::EventStore* const store_;
   const eventstore::Limits limits_;
   const Gate* const gate_;

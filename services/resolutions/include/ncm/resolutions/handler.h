@@ -78,6 +78,9 @@ class ResolutionsHandler {
   void SetReadSide(readside::ReadSide* read_side, absl::Duration default_wait);
   absl::StatusOr<pb::ListResolutionsResponse> ListResolutions(
       const pb::ListResolutionsRequest& r);
+  // The resolution folded from its stream (exists == false when unknown).
+  absl::StatusOr<ResolutionState> LoadResolution(const std::string& id);
+
   absl::StatusOr<pb::ImplementationReportResponse> ImplementationReport(
       const pb::ImplementationReportRequest& r);
 
