@@ -17,7 +17,10 @@ for a in "$@"; do
     *) args+=("$a") ;;
   esac
 done
+# The data folder holds wrapped personal-data keys: its owner's alone
+# (ncmd refuses a folder others can reach).
 mkdir -p var/ncm
+chmod 700 var/ncm
 if [ "$demo" = 0 ]; then
   deploy/build.sh ncmd ncmctl
   exec build/bin/ncmd --data_dir=var/ncm --listen=127.0.0.1:50051 "${args[@]}"

@@ -3,7 +3,10 @@
 // the gRPC adapters parse it), held to the field limits, and handed to the
 // handler over an in-memory store that holds a few organisations, a
 // meeting, a resolution and a budget. Any answer is fine; a crash, a leak
-// or undefined behaviour is a finding.
+// or undefined behaviour is a finding, and so is an accepted command that
+// recorded a field its event type does not define (at any depth) or made
+// a budget's total overflow. Seeds include requests with unknown fields at
+// several depths and amounts at the int64 limit.
 //
 // With NCM_FUZZ_SEEDS=<dir> set, it writes one seed per entry there and
 // exits (deploy/fuzz.sh does this before a run).
@@ -17,7 +20,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/time/time.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/dynamic_message.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "ncm/access/registry.h"
 #include "ncm/eventstore/memory_event_store.h"
 #include "ncm/mous/handler.h"
@@ -331,6 +338,55 @@ const std::vector<Entry>& Entries() {
 World* world = nullptr;
 int runs = 0;
 
+[[noreturn]] void Finding(const std::string& what) {
+  std::fprintf(stderr, "fuzz finding: %s\n", what.c_str());
+  std::abort();
+}
+
+// What the log gained since `head` must hold only fields its types define,
+// and no budget it touched may have a total past 64 bits.
+void CheckRecorded(World* w, uint64_t head) {
+  ncm::eventstore::ReadAllOptions o;
+  o.from_position = head + 1;
+  o.max_count = 1000;
+  auto page = w->store->ReadAll(o);
+  if (!page.ok()) Finding(page.status().ToString());
+  for (const auto& e : page->events) {
+    const auto* type =
+        google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
+            e.event_type);
+    if (type == nullptr) Finding("an event of an unknown type: " + e.event_type);
+    std::unique_ptr<google::protobuf::Message> m(
+        google::protobuf::MessageFactory::generated_factory()
+            ->GetPrototype(type)
+            ->New());
+    if (!m->ParseFromString(e.payload)) Finding("an event that does not parse");
+    absl::Status known = ncm::services::CheckKnownFields(*m);
+    if (!known.ok()) {
+      Finding(absl::StrCat(e.event_type, " recorded an unknown field: ",
+                           known.message()));
+    }
+    if (absl::StartsWith(e.stream_id, "budget-")) {
+      const std::string id = e.stream_id.substr(7);
+      auto b = ncm::services::Load<fpb::BudgetEvent, ncm::resources::BudgetState>(
+          w->store.get(), e.stream_id, id);
+      if (!b.ok()) Finding(b.status().ToString());
+      const std::string over = ncm::resources::ComputeTotals(b->state).overflowed;
+      if (!over.empty()) Finding("an accepted command overflowed " + over);
+    }
+  }
+}
+
+// `bytes` with a field number the type does not define appended at the
+// top level (any request), as raw varint field 9999.
+std::string WithUnknownField(std::string bytes) {
+  google::protobuf::UnknownFieldSet extra;
+  extra.AddVarint(9999, 1);
+  std::string tail;
+  extra.SerializeToString(&tail);
+  return bytes + tail;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -343,6 +399,36 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
       std::ofstream(std::string(dir) + "/seed-" + std::to_string(i),
                     std::ios::binary)
           << bytes;
+      std::ofstream(std::string(dir) + "/seed-unknown-" + std::to_string(i),
+                    std::ios::binary)
+          << std::string(1, static_cast<char>(i))
+          << WithUnknownField(entries[i].seed(*world));
+    }
+    // Amounts at the int64 limit, and a sub-message with an unknown field.
+    for (size_t i = 0; i < entries.size(); ++i) {
+      fpb::RecordTransactionRequest t;
+      fpb::AddBudgetLineRequest l;
+      std::string seed = entries[i].seed(*world);
+      if (t.ParseFromString(seed) && t.has_amount()) {
+        t.mutable_amount()->set_minor_units(INT64_MAX);
+        google::protobuf::UnknownFieldSet* u =
+            t.mutable_amount()->GetReflection()->MutableUnknownFields(
+                t.mutable_amount());
+        std::ofstream(std::string(dir) + "/seed-max-" + std::to_string(i),
+                      std::ios::binary)
+            << std::string(1, static_cast<char>(i)) << t.SerializeAsString();
+        u->AddLengthDelimited(77, std::string(64, 'x'));
+        std::ofstream(std::string(dir) + "/seed-deep-" + std::to_string(i),
+                      std::ios::binary)
+            << std::string(1, static_cast<char>(i)) << t.SerializeAsString();
+      } else if (l.ParseFromString(seed) && l.has_figures()) {
+        l.mutable_figures()->set_unit_cost_minor(INT64_MAX);
+        l.mutable_figures()->set_quantity(1);
+        l.mutable_figures()->set_days(1);
+        std::ofstream(std::string(dir) + "/seed-max-" + std::to_string(i),
+                      std::ios::binary)
+            << std::string(1, static_cast<char>(i)) << l.SerializeAsString();
+      }
     }
     std::exit(0);
   }
@@ -357,6 +443,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     world = new World();
   }
   const auto& entries = Entries();
+  const uint64_t head = world->store->HeadPosition();
   entries[data[0] % entries.size()].run(world, data + 1, size - 1);
+  if (world->store->HeadPosition() != head) CheckRecorded(world, head);
   return 0;
 }
