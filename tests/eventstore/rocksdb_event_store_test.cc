@@ -74,27 +74,17 @@ void Raw(const std::string& path,
 
 void Tamper(const std::string& path, uint64_t position,
             const std::function<void(std::string*)>& edit) {
-  rocksdb::DBOptions opts;
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, {}},
-      {"log", {}},
-      {"streams", {}},
-      {"event_ids", {}},
-      {"subject_keys", {}}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(opts, path, cfs, &handles, &db).ok());
-  std::string key = codec::PositionKey(position);
-  std::string value;
-  ASSERT_TRUE(db->Get({}, handles[1], key, &value).ok());
-  edit(&value);
-  if (value.empty()) {
-    ASSERT_TRUE(db->Delete({}, handles[1], key).ok());
-  } else {
-    ASSERT_TRUE(db->Put({}, handles[1], key, value).ok());
-  }
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  delete db;
+  Raw(path, [&](rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*>& h) {
+    std::string key = codec::PositionKey(position);
+    std::string value;
+    ASSERT_TRUE(db->Get({}, h[1], key, &value).ok());
+    edit(&value);
+    if (value.empty()) {
+      ASSERT_TRUE(db->Delete({}, h[1], key).ok());
+    } else {
+      ASSERT_TRUE(db->Put({}, h[1], key, value).ok());
+    }
+  });
 }
 
 TEST(RocksDbEventStoreTest, ReopenKeepsEveryEventAndContinuesTheChain) {

@@ -184,6 +184,16 @@ class AccessTest : public ::testing::Test {
     return ::ncm::testing::Dial(server_->address(), out.token());
   }
 
+  // Every organisation, as the admin lists them.
+  std::vector<spb::Organisation> Organisations() {
+    auto stub = spb::Stakeholders::NewStub(admin_);
+    grpc::ClientContext ctx;
+    spb::ListOrganisationsResponse out;
+    EXPECT_TRUE(
+        stub->ListOrganisations(&ctx, spb::ListOrganisationsRequest(), &out).ok());
+    return {out.organisations().begin(), out.organisations().end()};
+  }
+
   std::vector<std::string> Log() {
     std::lock_guard<std::mutex> l(log_mu_);
     return log_;
@@ -636,15 +646,9 @@ TEST_F(AccessTest, RevokingAPrincipalEndsItsSubscriptionsAndCalls) {
 }
 
 TEST_F(AccessTest, ASuspendedMembersPrincipalsAreRefused) {
-  std::string org;
-  {
-    auto stub = spb::Stakeholders::NewStub(admin_);
-    grpc::ClientContext ctx;
-    spb::ListOrganisationsResponse out;
-    ASSERT_TRUE(
-        stub->ListOrganisations(&ctx, spb::ListOrganisationsRequest(), &out).ok());
-    org = out.organisations(0).organisation_id();
-  }
+  const std::vector<spb::Organisation> orgs = Organisations();
+  ASSERT_FALSE(orgs.empty());
+  const std::string org = orgs[0].organisation_id();
   auto partner = apb::Access::NewStub(As("soon-suspended", apb::ROLE_PARTNER, org));
   {
     grpc::ClientContext ctx;
@@ -677,15 +681,9 @@ grpc::Status ReadToEnd(grpc::ClientReader<espb::SubscribeResponse>* reader) {
 }
 
 TEST_F(AccessTest, SubscriptionsEndWhenTheOrganisationLosesItsStanding) {
-  std::string org;
-  {
-    auto stub = spb::Stakeholders::NewStub(admin_);
-    grpc::ClientContext ctx;
-    spb::ListOrganisationsResponse out;
-    ASSERT_TRUE(
-        stub->ListOrganisations(&ctx, spb::ListOrganisationsRequest(), &out).ok());
-    org = out.organisations(0).organisation_id();
-  }
+  const std::vector<spb::Organisation> orgs = Organisations();
+  ASSERT_FALSE(orgs.empty());
+  const std::string org = orgs[0].organisation_id();
   auto partner = As("watching-partner", apb::ROLE_PARTNER, org);
   auto es = espb::EventStore::NewStub(partner);
   grpc::ClientContext ctx;
@@ -764,15 +762,8 @@ TEST_F(AccessTest, APartnerReportingOnAResolutionItHasNoPartInIsDenied) {
   std::set<std::string> involved = {target.terms().lead_organisation_id()};
   for (const auto& s : target.terms().supporting_organisation_ids()) involved.insert(s);
   std::string outsider;
-  {
-    auto stub = spb::Stakeholders::NewStub(admin_);
-    grpc::ClientContext ctx;
-    spb::ListOrganisationsResponse out;
-    ASSERT_TRUE(
-        stub->ListOrganisations(&ctx, spb::ListOrganisationsRequest(), &out).ok());
-    for (const auto& o : out.organisations()) {
-      if (!involved.count(o.organisation_id())) outsider = o.organisation_id();
-    }
+  for (const auto& o : Organisations()) {
+    if (!involved.count(o.organisation_id())) outsider = o.organisation_id();
   }
   ASSERT_FALSE(outsider.empty());
   auto stub = rpb::Resolutions::NewStub(As("outsider", apb::ROLE_PARTNER, outsider));

@@ -144,6 +144,21 @@ class ResolutionsReadModelTest : public ::testing::Test {
     return id;
   }
 
+  // An adoption at `meeting` on `day`, led by orgs_[0], due `due`.
+  pb::AdoptResolutionRequest Adoption(const std::string& meeting,
+                                      absl::CivilDay day, absl::CivilDay due,
+                                      const std::string& text) {
+    pb::AdoptResolutionRequest a;
+    a.set_meeting_id(meeting);
+    *a.mutable_options()->mutable_occurred_on() = D(day);
+    a.mutable_terms()->set_text(text);
+    a.mutable_terms()->set_lead_organisation_id(orgs_[0]);
+    *a.mutable_terms()->mutable_due_date() = D(due);
+    a.mutable_terms()->set_strategic_priority(1);
+    a.mutable_terms()->set_pillar(1);
+    return a;
+  }
+
   std::vector<pb::Resolution> ListAll(pb::ListResolutionsRequest r) {
     r.set_min_position(store_->HeadPosition());
     std::vector<pb::Resolution> out;
@@ -426,14 +441,9 @@ TEST_F(ResolutionsReadModelTest, ImplementationReportAsWorkedOutByHand) {
 
 TEST_F(ResolutionsReadModelTest, ABackDatedReportCannotStartImplementationOutOfOrder) {
   const std::string m = Meeting(absl::CivilDay(2023, 1, 10));
-  pb::AdoptResolutionRequest a;
-  a.set_meeting_id(m);
-  *a.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 1, 10));
-  a.mutable_terms()->set_text("Share border data");
-  a.mutable_terms()->set_lead_organisation_id(orgs_[0]);
-  *a.mutable_terms()->mutable_due_date() = D(absl::CivilDay(2023, 12, 31));
-  a.mutable_terms()->set_strategic_priority(1);
-  a.mutable_terms()->set_pillar(1);
+  pb::AdoptResolutionRequest a =
+      Adoption(m, absl::CivilDay(2023, 1, 10), absl::CivilDay(2023, 12, 31),
+               "Share border data");
   auto adopted = h_->AdoptResolution(a, "");
   ASSERT_THAT(adopted, IsOk());
   const std::string id = adopted->aggregate_id;
@@ -467,15 +477,10 @@ TEST_F(ResolutionsReadModelTest, ABackDatedReportCannotStartImplementationOutOfO
 
 TEST_F(ResolutionsReadModelTest, ShowAndListAnswerAsTheResolutionStoodOnTheDay) {
   const std::string m = Meeting(absl::CivilDay(2023, 1, 10));
-  pb::AdoptResolutionRequest a;
-  a.set_meeting_id(m);
-  *a.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 1, 10));
-  a.mutable_terms()->set_text("Harmonise data");
-  a.mutable_terms()->set_lead_organisation_id(orgs_[0]);
+  pb::AdoptResolutionRequest a =
+      Adoption(m, absl::CivilDay(2023, 1, 10), absl::CivilDay(2023, 3, 31),
+               "Harmonise data");
   a.mutable_terms()->add_supporting_organisation_ids(orgs_[1]);
-  *a.mutable_terms()->mutable_due_date() = D(absl::CivilDay(2023, 3, 31));
-  a.mutable_terms()->set_strategic_priority(1);
-  a.mutable_terms()->set_pillar(1);
   auto adopted = h_->AdoptResolution(a, "");
   ASSERT_THAT(adopted, IsOk());
   const std::string id = adopted->aggregate_id;
@@ -583,14 +588,8 @@ TEST_F(ResolutionsReadModelTest, ShowAndListAnswerAsTheResolutionStoodOnTheDay) 
 TEST_F(ResolutionsReadModelTest, SupersededOnlyByAResolutionThatExistedThatDay) {
   const std::string m1 = Meeting(absl::CivilDay(2023, 1, 10));
   const std::string m2 = Meeting(absl::CivilDay(2023, 5, 10));
-  pb::AdoptResolutionRequest a;
-  a.mutable_terms()->set_text("Old");
-  a.mutable_terms()->set_lead_organisation_id(orgs_[0]);
-  *a.mutable_terms()->mutable_due_date() = D(absl::CivilDay(2023, 12, 31));
-  a.mutable_terms()->set_strategic_priority(1);
-  a.mutable_terms()->set_pillar(1);
-  a.set_meeting_id(m1);
-  *a.mutable_options()->mutable_occurred_on() = D(absl::CivilDay(2023, 1, 10));
+  pb::AdoptResolutionRequest a = Adoption(
+      m1, absl::CivilDay(2023, 1, 10), absl::CivilDay(2023, 12, 31), "Old");
   auto old_one = h_->AdoptResolution(a, "");
   ASSERT_THAT(old_one, IsOk());
   a.set_meeting_id(m2);
