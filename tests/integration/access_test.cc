@@ -184,6 +184,17 @@ class AccessTest : public ::testing::Test {
     return ::ncm::testing::Dial(server_->address(), out.token());
   }
 
+  // A resolution of the demo data in progress (empty if none).
+  rpb::Resolution InProgressResolution() {
+    auto stub = rpb::Resolutions::NewStub(admin_);
+    grpc::ClientContext ctx;
+    rpb::ListResolutionsRequest r;
+    r.add_statuses(rpb::IN_PROGRESS);
+    rpb::ListResolutionsResponse out;
+    EXPECT_TRUE(stub->ListResolutions(&ctx, r, &out).ok());
+    return out.resolutions_size() > 0 ? out.resolutions(0) : rpb::Resolution();
+  }
+
   // Every organisation, as the admin lists them.
   std::vector<spb::Organisation> Organisations() {
     auto stub = spb::Stakeholders::NewStub(admin_);
@@ -298,17 +309,8 @@ TEST_F(AccessTest, EveryRpcOfEveryServiceAnswersEveryRoleAsTheTableSays) {
 
 TEST_F(AccessTest, PartnersActForTheirOwnOrganisationOnly) {
   // An in-progress resolution: its lead acts as a partner.
-  rpb::Resolution target;
-  {
-    auto stub = rpb::Resolutions::NewStub(admin_);
-    grpc::ClientContext ctx;
-    rpb::ListResolutionsRequest r;
-    r.add_statuses(rpb::IN_PROGRESS);
-    rpb::ListResolutionsResponse out;
-    ASSERT_TRUE(stub->ListResolutions(&ctx, r, &out).ok());
-    ASSERT_GT(out.resolutions_size(), 0);
-    target = out.resolutions(0);
-  }
+  const rpb::Resolution target = InProgressResolution();
+  ASSERT_FALSE(target.resolution_id().empty());
   const std::string lead = target.terms().lead_organisation_id();
   std::string other;
   {
@@ -748,17 +750,8 @@ TEST_F(AccessTest, OnePrincipalCannotTakeEverySubscriptionSlot) {
 }
 
 TEST_F(AccessTest, APartnerReportingOnAResolutionItHasNoPartInIsDenied) {
-  rpb::Resolution target;
-  {
-    auto stub = rpb::Resolutions::NewStub(admin_);
-    grpc::ClientContext ctx;
-    rpb::ListResolutionsRequest r;
-    r.add_statuses(rpb::IN_PROGRESS);
-    rpb::ListResolutionsResponse out;
-    ASSERT_TRUE(stub->ListResolutions(&ctx, r, &out).ok());
-    ASSERT_GT(out.resolutions_size(), 0);
-    target = out.resolutions(0);
-  }
+  const rpb::Resolution target = InProgressResolution();
+  ASSERT_FALSE(target.resolution_id().empty());
   std::set<std::string> involved = {target.terms().lead_organisation_id()};
   for (const auto& s : target.terms().supporting_organisation_ids()) involved.insert(s);
   std::string outsider;

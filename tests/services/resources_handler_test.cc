@@ -79,6 +79,21 @@ class ResourcesHandlerTest : public ::testing::Test {
     }
   }
 
+  // A line of the budget: unit cost x quantity x 1 day.
+  pb::AddBudgetLineRequest Line(const std::string& code, int pillar,
+                                const std::string& description,
+                                int64_t unit_cost_minor, int quantity) const {
+    pb::AddBudgetLineRequest line;
+    line.set_budget_id(budget_);
+    line.set_activity_code(code);
+    line.set_pillar(pillar);
+    line.set_description(description);
+    line.mutable_figures()->set_unit_cost_minor(unit_cost_minor);
+    line.mutable_figures()->set_quantity(quantity);
+    line.mutable_figures()->set_days(1);
+    return line;
+  }
+
   pb::Budget Get() {
     pb::GetBudgetRequest g;
     g.set_budget_id(budget_);
@@ -182,14 +197,8 @@ TEST_F(ResourcesHandlerTest, FlowsAgainstTheBudgetAndRetries) {
               StatusIs(Code::kInvalidArgument, HasSubstr("not an activity")));
   EXPECT_EQ(store_->HeadPosition(), head);
 
-  pb::AddBudgetLineRequest line;
-  line.set_budget_id(budget_);
-  line.set_activity_code("4.9");
-  line.set_pillar(4);
-  line.set_description("Communication strategy launch");
-  line.mutable_figures()->set_unit_cost_minor(Kes(4000));
-  line.mutable_figures()->set_quantity(50);
-  line.mutable_figures()->set_days(1);
+  pb::AddBudgetLineRequest line =
+      Line("4.9", 4, "Communication strategy launch", Kes(4000), 50);
   line.mutable_options()->set_command_id("add-4.9");
   auto l1 = h_.AddBudgetLine(line, "");
   ASSERT_THAT(l1, IsOk());
@@ -240,14 +249,7 @@ TEST_F(ResourcesHandlerTest, CommandIdsAreThePrincipalsOwnAndNameOneCommand) {
   squat.mutable_options()->set_command_id("budget-line-1");
   ASSERT_THAT(h_.RecordTransaction(squat, "giz-system"), IsOk());
 
-  pb::AddBudgetLineRequest line;
-  line.set_budget_id(budget_);
-  line.set_activity_code("1.1");
-  line.set_pillar(1);
-  line.set_description("Stakeholder mapping");
-  line.mutable_figures()->set_unit_cost_minor(Kes(1000));
-  line.mutable_figures()->set_quantity(2);
-  line.mutable_figures()->set_days(1);
+  pb::AddBudgetLineRequest line = Line("1.1", 1, "Stakeholder mapping", Kes(1000), 2);
   line.mutable_options()->set_command_id("budget-line-1");
   auto first = h_.AddBudgetLine(line, "secretariat");
   ASSERT_THAT(first, IsOk());
@@ -344,14 +346,7 @@ TEST_F(ResourcesHandlerTest, RacingCallsUnderOneCommandIdHaveOneOutcome) {
 
 TEST_F(ResourcesHandlerTest, NoCommandMakesATotalOverflowAndReadsNeverFail) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-  pb::AddBudgetLineRequest line;
-  line.set_budget_id(budget_);
-  line.set_activity_code("1.1");
-  line.set_pillar(1);
-  line.set_description("Huge");
-  line.mutable_figures()->set_unit_cost_minor(kMax);
-  line.mutable_figures()->set_quantity(1);
-  line.mutable_figures()->set_days(1);
+  pb::AddBudgetLineRequest line = Line("1.1", 1, "Huge", kMax, 1);
   auto huge = h_.AddBudgetLine(line, "");
   ASSERT_THAT(huge, IsOk());
   // Revised to 0, its original still counts: a second one would overflow
@@ -448,14 +443,7 @@ TEST_F(ResourcesHandlerTest, TransactionsComeAPageAtATime) {
 }
 
 TEST_F(ResourcesHandlerTest, PillarsAreThePlansAndDeclaredTotalsNeedLines) {
-  pb::AddBudgetLineRequest line;
-  line.set_budget_id(budget_);
-  line.set_activity_code("9.1");
-  line.set_pillar(9);
-  line.set_description("Nowhere");
-  line.mutable_figures()->set_unit_cost_minor(1);
-  line.mutable_figures()->set_quantity(1);
-  line.mutable_figures()->set_days(1);
+  pb::AddBudgetLineRequest line = Line("9.1", 9, "Nowhere", 1, 1);
   EXPECT_THAT(h_.AddBudgetLine(line, ""),
               StatusIs(Code::kInvalidArgument, HasSubstr("must be 1 to 4")));
   pb::RecordDeclaredTotalRequest d;
