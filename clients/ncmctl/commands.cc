@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -430,6 +431,36 @@ void PrintReadModels(Env& env, const Message& m) {
   const auto& l = static_cast<const xpb::ListReadModelsResponse&>(m);
   Table t({"read model", "applied position", "head position", "error"});
   for (const auto& x : l.models()) {
+    t.Row({x.name(), absl::StrCat(x.applied_position()),
+           absl::StrCat(x.head_position()), x.error()});
+  }
+  t.Print(env);
+}
+
+void PrintBusStatus(Env& env, const Message& m) {
+  const auto& b = static_cast<const xpb::BusStatus&>(m);
+  const auto& p = b.publisher();
+  *env.out << "role " << b.role() << ", log head position "
+           << b.head_position() << "\n";
+  std::string state = xpb::BusState_Name(p.state());
+  if (absl::StartsWith(state, "BUS_STATE_")) state = state.substr(10);
+  *env.out << "publisher " << state;
+  if (!p.stream().empty()) *env.out << " to stream " << p.stream();
+  if (!p.server().empty()) *env.out << " via " << p.server();
+  *env.out << "\n";
+  if (!p.detail().empty()) *env.out << "  " << p.detail() << "\n";
+  if (p.state() != xpb::BUS_STATE_DISABLED) {
+    *env.out << "  acknowledged position " << p.acked_position() << ", lag "
+             << p.lag() << " events, " << p.published()
+             << " published since start, " << p.resyncs() << " resyncs\n";
+    if (p.commit_to_ack_p99_ms() > 0) {
+      *env.out << absl::StrFormat(
+          "  commit to acknowledgement: p50 %.1f ms, p99 %.1f ms\n",
+          p.commit_to_ack_p50_ms(), p.commit_to_ack_p99_ms());
+    }
+  }
+  Table t({"read model", "applied position", "head position", "error"});
+  for (const auto& x : b.models()) {
     t.Row({x.name(), absl::StrCat(x.applied_position()),
            absl::StrCat(x.head_position()), x.error()});
   }
@@ -938,6 +969,11 @@ std::vector<Command> Build() {
     add(cmd);
   }
   {
+    Command cmd = MakeCommand("bus", "status", "The log's publishing to NATS JetStream, its lag, and the read models", "ncm.readside.v1.ReadModels/GetBusStatus");
+    cmd.print = PrintBusStatus;
+    add(cmd);
+  }
+  {
     Command cmd = MakeCommand("readmodels", "rebuild", "Drop a read model and build it again from the log", "ncm.readside.v1.ReadModels/RebuildReadModel");
     cmd.positionals = {{"name", "NAME"}};
     cmd.flags = {F("wait", "", "seconds to wait for the rebuild (default 120)")};
@@ -989,6 +1025,7 @@ const std::vector<Command>& Commands() {
   (void)fpb::GetBudgetRequest::descriptor();
   (void)spb::GetOrganisationRequest::descriptor();
   (void)xpb::ListReadModelsRequest::descriptor();
+  (void)xpb::GetBusStatusRequest::descriptor();
   static const auto* const commands = new std::vector<Command>(Build());
   return *commands;
 }

@@ -9,6 +9,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "ncm/ncmd/server.h"
@@ -41,6 +43,22 @@ ABSL_FLAG(std::string, admin_token_file, "",
           "only); empty: <data_dir>/admin.token.");
 ABSL_FLAG(int, query_wait_ms, 2000,
           "How long a query's min_position waits when it names no wait_ms.");
+ABSL_FLAG(std::string, nats_url, "",
+          "Publish the log to NATS JetStream: the servers' URLs, comma "
+          "separated (nats://host:4222,...). Empty: the in-process bus only.");
+ABSL_FLAG(std::string, nats_stream, "NCM_LOG",
+          "The JetStream stream that holds the log (sequence = position).");
+ABSL_FLAG(std::string, nats_subject_prefix, "ncm.log",
+          "Subjects are <prefix>.<category>.<stream id>.");
+ABSL_FLAG(int, nats_replicas, 1,
+          "Replicas of the stream: 1, or 3 on a JetStream cluster.");
+ABSL_FLAG(std::string, nats_creds, "",
+          "NATS credentials file (user JWT and seed), when the servers need "
+          "one.");
+ABSL_FLAG(std::string, nats_ca, "",
+          "PEM CA of the NATS servers' TLS certificates (turns TLS on).");
+ABSL_FLAG(std::string, nats_cert, "", "PEM client certificate for NATS TLS.");
+ABSL_FLAG(std::string, nats_key, "", "PEM private key of --nats_cert.");
 
 namespace {
 
@@ -89,6 +107,17 @@ int main(int argc, char** argv) {
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
   options.query_wait = absl::Milliseconds(absl::GetFlag(FLAGS_query_wait_ms));
   options.admin_token_file = absl::GetFlag(FLAGS_admin_token_file);
+  for (absl::string_view url :
+       absl::StrSplit(absl::GetFlag(FLAGS_nats_url), ',', absl::SkipEmpty())) {
+    options.nats.urls.emplace_back(absl::StripAsciiWhitespace(url));
+  }
+  options.nats.stream = absl::GetFlag(FLAGS_nats_stream);
+  options.nats.subject_prefix = absl::GetFlag(FLAGS_nats_subject_prefix);
+  options.nats.replicas = absl::GetFlag(FLAGS_nats_replicas);
+  options.nats.creds_file = absl::GetFlag(FLAGS_nats_creds);
+  options.nats.ca_file = absl::GetFlag(FLAGS_nats_ca);
+  options.nats.cert_file = absl::GetFlag(FLAGS_nats_cert);
+  options.nats.key_file = absl::GetFlag(FLAGS_nats_key);
   options.log = [](absl::string_view level, const std::string& fields) {
     std::string line = absl::StrCat(
         "ts=", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),

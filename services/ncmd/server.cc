@@ -43,6 +43,8 @@
 namespace ncm::ncmd {
 namespace {
 
+constexpr char kBusHealthService[] = "ncm.bus";
+
 // Creates `dir` (and its parents) owner-only when missing; refuses one
 // that other users can reach, since it holds wrapped personal-data keys and
 // tokens' hashes.
@@ -216,6 +218,21 @@ class ServerImpl final : public Server {
       };
       NCM_ASSIGN_OR_RETURN(store_, eventstore::OpenRocksDbEventStore(ro));
     }
+    if (!options.nats.urls.empty()) {
+      if (options.data_dir.empty()) {
+        return absl::InvalidArgumentError(
+            "the message bus needs the RocksDB store (a data folder)");
+      }
+      bus::PublisherOptions po;
+      po.broker = options.nats;
+      po.limits = options.limits;
+      po.log = log_;
+      po.on_state = [this](bus::BusState s, const std::string&) {
+        SetBusHealth(s);
+      };
+      NCM_ASSIGN_OR_RETURN(publisher_,
+                           bus::StartPublisher(store_.get(), std::move(po)));
+    }
     if (!options.counties_file.empty()) {
       NCM_ASSIGN_OR_RETURN(counties_,
                            stakeholders::CountyList::Load(options.counties_file));
@@ -300,7 +317,8 @@ class ServerImpl final : public Server {
           std::vector<std::string>{resolutions::kResolutionsModel,
                                    mous::kMousModel,
                                    resources::kBudgetsModel,
-                                   stakeholders::kDirectoryModel});
+                                   stakeholders::kDirectoryModel},
+          [this](readside::v1::BusStatus* out) { FillBusStatus(out); });
       read_models_service_ = std::make_unique<readside::ReadModelsService>(
           read_models_.get(), workers_.get());
       NCM_RETURN_IF_ERROR(read_models_service_->CheckComplete());
@@ -338,6 +356,7 @@ class ServerImpl final : public Server {
           "; is the port in use by another program?"));
     }
     server_->GetHealthCheckService()->SetServingStatus(true);
+    if (publisher_) SetBusHealth(publisher_->Status().state);
     return absl::OkStatus();
   }
 
@@ -348,6 +367,7 @@ class ServerImpl final : public Server {
   }
   eventstore::EventStore* store() override { return store_.get(); }
   readside::ReadSide* read_side() override { return read_side_.get(); }
+  bus::Publisher* publisher() override { return publisher_.get(); }
   std::string admin_token_file() const override { return admin_token_file_; }
 
   void Shutdown(absl::Duration grace) override {
@@ -365,6 +385,7 @@ class ServerImpl final : public Server {
     }
     eventstore_service_.reset();
     workers_.reset();  // runs what is queued, then stops
+    if (publisher_) publisher_->Stop();
     read_models_service_.reset();
     read_models_.reset();
     if (read_side_) read_side_->Stop();
@@ -380,6 +401,7 @@ class ServerImpl final : public Server {
     registry_.reset();
     stakeholders_service_.reset();
     stakeholders_.reset();
+    publisher_.reset();
     store_.reset();  // drains the writer and closes RocksDB
     absl::MutexLock l(&mu_);
     done_ = true;
@@ -391,6 +413,42 @@ class ServerImpl final : public Server {
   }
 
  private:
+  // The health service's "ncm.bus" entry: NOT_SERVING while the stream
+  // needs an operator (diverged, misconfigured). Appends go on regardless.
+  void SetBusHealth(bus::BusState s) {
+    absl::MutexLock l(&mu_);
+    if (server_ == nullptr || shut_down_) return;
+    server_->GetHealthCheckService()->SetServingStatus(
+        kBusHealthService,
+        s != bus::BusState::kDiverged && s != bus::BusState::kMisconfigured);
+  }
+
+  void FillBusStatus(readside::v1::BusStatus* out) {
+    out->set_role("write");
+    out->set_head_position(store_->HeadPosition());
+    auto* p = out->mutable_publisher();
+    if (!publisher_) {
+      p->set_state(readside::v1::BUS_STATE_DISABLED);
+      p->set_detail("no --nats_url: the log stays on this machine");
+      return;
+    }
+    const bus::PublisherStatus s = publisher_->Status();
+    readside::v1::BusState state = readside::v1::BUS_STATE_UNSPECIFIED;
+    readside::v1::BusState_Parse(
+        absl::StrCat("BUS_STATE_", bus::BusStateName(s.state)), &state);
+    p->set_state(state);
+    p->set_detail(s.detail);
+    p->mutable_since()->set_seconds(absl::ToUnixSeconds(s.since));
+    p->set_acked_position(s.acked_position);
+    p->set_lag(s.lag);
+    p->set_published(s.published);
+    p->set_resyncs(s.resyncs);
+    p->set_server(s.server);
+    p->set_stream(s.stream);
+    p->set_commit_to_ack_p50_ms(s.commit_to_ack_p50_ms);
+    p->set_commit_to_ack_p99_ms(s.commit_to_ack_p99_ms);
+  }
+
   // The first start: registers "admin" and writes its token, owner-only.
   absl::Status Bootstrap(const ServerOptions& options) {
     if (!registry_->Empty()) return absl::OkStatus();
@@ -455,6 +513,7 @@ class ServerImpl final : public Server {
   std::string host_;
   int port_ = 0;
   std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<bus::Publisher> publisher_;
   std::unique_ptr<services::EventStoreService> eventstore_service_;
   stakeholders::CountyList counties_;
   std::unique_ptr<services::WorkerPool> workers_;

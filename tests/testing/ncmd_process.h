@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -31,6 +32,11 @@ class Ncmd {
     if (pid_ > 0) Kill9();
   }
 
+  // Flags given after --data_dir and --listen (e.g. --nats_url=...).
+  void set_extra_args(std::vector<std::string> args) {
+    extra_args_ = std::move(args);
+  }
+
   // Starts ncmd and waits for it to listen (true) or exit (false).
   bool Start() {
     pid_ = fork();
@@ -39,8 +45,11 @@ class Ncmd {
       dup2(fd, 2);
       dup2(fd, 1);
       std::string data = "--data_dir=" + data_dir_;
-      execl(NCMD_PATH, NCMD_PATH, data.c_str(), "--listen=127.0.0.1:0",
-            static_cast<char*>(nullptr));
+      std::vector<const char*> argv = {NCMD_PATH, data.c_str(),
+                                       "--listen=127.0.0.1:0"};
+      for (const std::string& a : extra_args_) argv.push_back(a.c_str());
+      argv.push_back(nullptr);
+      execv(NCMD_PATH, const_cast<char* const*>(argv.data()));
       _exit(127);
     }
     for (int i = 0; i < 300; ++i) {
@@ -103,6 +112,7 @@ class Ncmd {
 
  private:
   std::string data_dir_, log_path_, address_;
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   int exit_status_ = 0;
 };

@@ -103,6 +103,7 @@ constexpr Row kRows[] = {
 
     {"ncm.readside.v1.ReadModels/ListReadModels", kOperate},
     {"ncm.readside.v1.ReadModels/RebuildReadModel", kAdminOnly},
+    {"ncm.readside.v1.ReadModels/GetBusStatus", kOperate},
 };
 
 std::vector<MethodRule> BuildRules() {

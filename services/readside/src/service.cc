@@ -54,6 +54,17 @@ absl::StatusOr<pb::ReadModelStatus> ReadModelsHandler::RebuildReadModel(
   return ToProto(s);
 }
 
+absl::StatusOr<pb::BusStatus> ReadModelsHandler::GetBusStatus(
+    const pb::GetBusStatusRequest&) {
+  pb::BusStatus out;
+  if (bus_status_) bus_status_(&out);
+  for (const std::string& name : names_) {
+    NCM_ASSIGN_OR_RETURN(ModelStatus s, read_side_->Status(name));
+    *out.add_models() = ToProto(s);
+  }
+  return out;
+}
+
 ReadModelsService::ReadModelsService(ReadModelsHandler* h,
                                      services::WorkerPool* pool)
     : DomainService(pb::ListReadModelsRequest::descriptor()
@@ -62,6 +73,7 @@ ReadModelsService::ReadModelsService(ReadModelsHandler* h,
                     pool) {
   Query("ListReadModels", h, &ReadModelsHandler::ListReadModels);
   Query("RebuildReadModel", h, &ReadModelsHandler::RebuildReadModel);
+  Query("GetBusStatus", h, &ReadModelsHandler::GetBusStatus);
 }
 
 }  // namespace ncm::readside

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "ncm/bus/publisher.h"
 #include "ncm/eventstore/event_store.h"
 #include "ncm/readside/runner.h"
 
@@ -58,6 +59,10 @@ struct ServerOptions {
   // its owner only); empty: <data_dir>/admin.token. Required with the
   // in-memory store, which starts afresh every time.
   std::string admin_token_file;
+  // The message bus: with URLs, every committed event is published to this
+  // JetStream stream (see ncm/bus/publisher.h); without, the in-process
+  // bus only. Needs the RocksDB store.
+  bus::BrokerOptions nats;
   // Receives log lines' level and key=value fields; unset: stderr.
   std::function<void(absl::string_view level, const std::string& fields)> log;
 };
@@ -72,6 +77,8 @@ class Server {
   virtual eventstore::EventStore* store() = 0;
   // nullptr with the in-memory store.
   virtual readside::ReadSide* read_side() = 0;
+  // The JetStream publisher; nullptr without ServerOptions::nats.
+  virtual bus::Publisher* publisher() = 0;
   // The admin token file this start wrote; empty when principals existed.
   virtual std::string admin_token_file() const = 0;
   // Stops accepting calls, ends subscriptions, waits up to `grace` for
