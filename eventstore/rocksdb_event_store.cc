@@ -13,6 +13,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/notification.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -384,6 +386,10 @@ class RocksDbEventStore final : public EventStore {
       }
       head_.store(pos);
       head_hash_ = codec::HashOf(v);
+      {
+        absl::MutexLock l(&head_hash_mu_);
+        published_head_hash_ = head_hash_;
+      }
     }
     writer_ = std::thread([this] { WriterLoop(); });
     return absl::OkStatus();
@@ -441,6 +447,12 @@ class RocksDbEventStore final : public EventStore {
   }
 
   void AppendAsync(AppendRequest request, AppendCallback done) override {
+    if (!options_.copy_of.empty()) {
+      done(absl::FailedPreconditionError(absl::StrCat(
+          "this is a read node; send commands to the write node at ",
+          options_.copy_of)));
+      return;
+    }
     absl::Status valid = ValidateAndNormalize(options_.limits, &request);
     if (!valid.ok()) {
       done(valid);
@@ -468,6 +480,40 @@ class RocksDbEventStore final : public EventStore {
       }
     }
     done(refused);
+  }
+
+  absl::Status AppendCopied(absl::string_view frames) override {
+    if (options_.copy_of.empty()) {
+      return absl::FailedPreconditionError(
+          "this store is a write node's log, not a copy: it takes appends only");
+    }
+    absl::Notification done;
+    absl::Status result;
+    {
+      absl::MutexLock l(&queue_mu_);
+      if (stopping_) {
+        return absl::UnavailableError("the event store is shutting down");
+      }
+      if (!write_failure_.ok()) return write_failure_;
+      Pending p;
+      p.bytes = frames.size();
+      p.copied = std::string(frames);
+      p.copied_done = [&](absl::Status s) {
+        result = std::move(s);
+        done.Notify();
+      };
+      queued_bytes_ += p.bytes;
+      queue_.push_back(std::move(p));
+    }
+    done.WaitForNotification();
+    return result;
+  }
+
+  bool IsCopy() const override { return !options_.copy_of.empty(); }
+
+  Hash HeadHash() const override {
+    absl::MutexLock l(&head_hash_mu_);
+    return published_head_hash_;
   }
 
   absl::StatusOr<ReadStreamResult> ReadStream(
@@ -629,6 +675,9 @@ class RocksDbEventStore final : public EventStore {
     AppendRequest request;
     AppendCallback done;
     size_t bytes = 0;  // QueuedBytes(request)
+    // A copied append (AppendCopied): the frames, and the answer.
+    std::string copied;
+    std::function<void(absl::Status)> copied_done;
   };
 
   static size_t QueuedBytes(const AppendRequest& request) {
@@ -742,7 +791,16 @@ class RocksDbEventStore final : public EventStore {
     std::string pos_value;
     // Plans stay alive until the group is written: `state` points into them.
     std::deque<AppendPlan> plans;
-    for (Pending& p : *group) {
+    std::deque<PlannedRecord> copies;
+    std::vector<absl::Status> copied_results(group->size());
+    for (size_t gi = 0; gi < group->size(); ++gi) {
+      Pending& p = (*group)[gi];
+      if (p.copied_done) {
+        copied_results[gi] =
+            PlanCopied(p.copied, state, &copies, &batch, &pos, &hash);
+        results.push_back(absl::UnknownError("unused"));
+        continue;
+      }
       auto planned = PlanAppend(&p.request, state, pos, hash, now);
       if (!planned.ok()) {
         results.push_back(planned.status());
@@ -780,6 +838,9 @@ class RocksDbEventStore final : public EventStore {
             "same event ids once the server is back, which returns the "
             "original positions if it was"));
         for (auto& r : results) r = failed;
+        for (auto& r : copied_results) {
+          if (r.ok()) r = failed;
+        }
         revision_cache_.clear();
         {
           absl::MutexLock l(&queue_mu_);
@@ -794,13 +855,92 @@ class RocksDbEventStore final : public EventStore {
           revision_cache_[stream] = rev;
         }
         head_hash_ = hash;
+        {
+          absl::MutexLock l(&head_hash_mu_);
+          published_head_hash_ = hash;
+        }
         head_.store(pos, std::memory_order_release);
         listeners_.Notify(pos);
       }
     }
     for (size_t i = 0; i < group->size(); ++i) {
-      (*group)[i].done(std::move(results[i]));
+      if ((*group)[i].copied_done) {
+        (*group)[i].copied_done(copied_results[i]);
+      } else {
+        (*group)[i].done(std::move(results[i]));
+      }
     }
+  }
+
+  // Checks copied log values against the head and plans their writes into
+  // `batch`; on a refusal nothing of them is planned.
+  absl::Status PlanCopied(absl::string_view frames, GroupState& state,
+                          std::deque<PlannedRecord>* copies,
+                          rocksdb::WriteBatch* batch, uint64_t* pos,
+                          Hash* hash) {
+    const size_t first_copy = copies->size();
+    uint64_t p = *pos;
+    Hash h = *hash;
+    absl::flat_hash_map<std::string, uint64_t> revs;
+    absl::flat_hash_set<std::string> ids;
+    absl::string_view value;
+    auto refuse = [&](uint64_t at, absl::string_view why) {
+      copies->resize(first_copy);
+      return absl::DataLossError(
+          absl::StrCat("copied record at position ", at, " ", why));
+    };
+    while (codec::NextFrame(&frames, &value)) {
+      if (!codec::CheckLogValueHash(value)) return refuse(p + 1, "does not verify: its hash is not the SHA-256 of its bytes");
+      absl::StatusOr<RecordedEvent> e = codec::DecodeLogValue(value);
+      if (!e.ok()) return refuse(p + 1, e.status().message());
+      if (e->position != p + 1) {
+        return refuse(p + 1, absl::StrCat("holds position ", e->position,
+                                          ", not the next one"));
+      }
+      if (e->prev_hash != h) {
+        return refuse(p + 1, "does not link to the hash of the record before it");
+      }
+      std::optional<uint64_t> last;
+      if (auto it = revs.find(e->stream_id); it != revs.end()) {
+        last = it->second;
+      } else {
+        NCM_ASSIGN_OR_RETURN(last, state.LastRevision(e->stream_id));
+      }
+      const uint64_t want = last.has_value() ? *last + 1 : 0;
+      if (e->revision != want) {
+        return refuse(p + 1, absl::StrCat("is revision ", e->revision, " of ",
+                                          e->stream_id, ", not ", want));
+      }
+      NCM_ASSIGN_OR_RETURN(codec::Uuid id, codec::ParseUuid(e->event_id));
+      const std::string id_key(reinterpret_cast<const char*>(id.data()), id.size());
+      NCM_ASSIGN_OR_RETURN(std::optional<RecordedEvent> known, state.FindEvent(id));
+      if (known.has_value() || !ids.insert(id_key).second) {
+        return refuse(p + 1, absl::StrCat("repeats event id ", e->event_id));
+      }
+      revs[e->stream_id] = e->revision;
+      p = e->position;
+      h = e->hash;
+      PlannedRecord& r = copies->emplace_back();
+      r.event = std::move(*e);
+      r.id = id;
+      r.log_value = std::string(value);
+    }
+    if (!frames.empty()) return refuse(p + 1, "is a truncated frame");
+    for (size_t i = first_copy; i < copies->size(); ++i) {
+      const PlannedRecord& r = (*copies)[i];
+      const std::string pos_value = codec::PositionKey(r.event.position);
+      batch->Put(log_, pos_value, r.log_value);
+      batch->Put(streams_, codec::StreamKey(r.event.stream_id, r.event.revision),
+                 pos_value);
+      batch->Put(ids_,
+                 rocksdb::Slice(reinterpret_cast<const char*>(r.id.data()),
+                                r.id.size()),
+                 pos_value);
+      state.Record(r);
+    }
+    *pos = p;
+    *hash = h;
+    return absl::OkStatus();
   }
 
   // Writer thread only.
@@ -986,6 +1126,9 @@ class RocksDbEventStore final : public EventStore {
 
   std::atomic<uint64_t> head_{0};
   Hash head_hash_{};  // writer thread (and Open) only
+  // head_hash_ as of the last commit, for readers.
+  mutable absl::Mutex head_hash_mu_;
+  Hash published_head_hash_ ABSL_GUARDED_BY(head_hash_mu_){};
   absl::flat_hash_map<std::string, uint64_t> revision_cache_;  // writer only
 
   absl::Mutex queue_mu_;

@@ -444,20 +444,34 @@ void PrintBusStatus(Env& env, const Message& m) {
            << b.head_position() << "\n";
   std::string state = xpb::BusState_Name(p.state());
   if (absl::StartsWith(state, "BUS_STATE_")) state = state.substr(10);
-  *env.out << "publisher " << state;
-  if (!p.stream().empty()) *env.out << " to stream " << p.stream();
-  if (!p.server().empty()) *env.out << " via " << p.server();
-  *env.out << "\n";
-  if (!p.detail().empty()) *env.out << "  " << p.detail() << "\n";
-  if (p.state() != xpb::BUS_STATE_DISABLED) {
-    *env.out << "  acknowledged position " << p.acked_position() << ", lag "
-             << p.lag() << " events, " << p.published()
-             << " published since start, " << p.resyncs() << " resyncs\n";
-    if (p.commit_to_ack_p99_ms() > 0) {
-      *env.out << absl::StrFormat(
-          "  commit to acknowledgement: p50 %.1f ms, p99 %.1f ms\n",
-          p.commit_to_ack_p50_ms(), p.commit_to_ack_p99_ms());
+  if (!b.has_copy()) {
+    *env.out << "publisher " << state;
+    if (!p.stream().empty()) *env.out << " to stream " << p.stream();
+    if (!p.server().empty()) *env.out << " via " << p.server();
+    *env.out << "\n";
+    if (!p.detail().empty()) *env.out << "  " << p.detail() << "\n";
+    if (p.state() != xpb::BUS_STATE_DISABLED) {
+      *env.out << "  acknowledged position " << p.acked_position() << ", lag "
+               << p.lag() << " events, " << p.published()
+               << " published since start, " << p.resyncs() << " resyncs\n";
+      if (p.commit_to_ack_p99_ms() > 0) {
+        *env.out << absl::StrFormat(
+            "  commit to acknowledgement: p50 %.1f ms, p99 %.1f ms\n",
+            p.commit_to_ack_p50_ms(), p.commit_to_ack_p99_ms());
+      }
     }
+  }
+  if (b.has_copy()) {
+    const auto& c = b.copy();
+    std::string cs = xpb::BusState_Name(c.state());
+    if (absl::StartsWith(cs, "BUS_STATE_")) cs = cs.substr(10);
+    *env.out << "copy of the write node " << c.write_node() << ": " << cs
+             << (c.server().empty() ? "" : " via " + c.server()) << "\n";
+    if (!c.detail().empty()) *env.out << "  " << c.detail() << "\n";
+    *env.out << "  stream at " << c.stream_last_sequence() << ", lag " << c.lag()
+             << " events; " << c.copied() << " copied since start, "
+             << c.filled() << " filled from the write node, " << c.refused()
+             << " refused\n";
   }
   Table t({"read model", "applied position", "head position", "error"});
   for (const auto& x : b.models()) {

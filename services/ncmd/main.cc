@@ -59,6 +59,18 @@ ABSL_FLAG(std::string, nats_ca, "",
           "PEM CA of the NATS servers' TLS certificates (turns TLS on).");
 ABSL_FLAG(std::string, nats_cert, "", "PEM client certificate for NATS TLS.");
 ABSL_FLAG(std::string, nats_key, "", "PEM private key of --nats_cert.");
+ABSL_FLAG(std::string, write_node, "",
+          "Run as a read node of the write node at this host:port: keep a "
+          "copy of its log from --nats_url, serve every read, refuse "
+          "commands. Empty: a write node.");
+ABSL_FLAG(std::string, write_node_token_file, "",
+          "Read node: a file holding an auditor's token on the write node, "
+          "to fill gaps in the stream from its ReadAll.");
+ABSL_FLAG(std::string, write_node_ca, "",
+          "Read node: PEM CA of the write node's TLS certificate.");
+ABSL_FLAG(std::string, write_node_cert, "",
+          "Read node: client certificate for the write node (mutual TLS).");
+ABSL_FLAG(std::string, write_node_key, "", "Read node: key of --write_node_cert.");
 
 namespace {
 
@@ -118,6 +130,12 @@ int main(int argc, char** argv) {
   options.nats.ca_file = absl::GetFlag(FLAGS_nats_ca);
   options.nats.cert_file = absl::GetFlag(FLAGS_nats_cert);
   options.nats.key_file = absl::GetFlag(FLAGS_nats_key);
+  options.read_node.write_node = absl::GetFlag(FLAGS_write_node);
+  options.read_node.token_file = absl::GetFlag(FLAGS_write_node_token_file);
+  options.read_node.ca_file = absl::GetFlag(FLAGS_write_node_ca);
+  options.read_node.cert_file = absl::GetFlag(FLAGS_write_node_cert);
+  options.read_node.key_file = absl::GetFlag(FLAGS_write_node_key);
+  if (options.read_node.enabled()) options.nats.client_name = "ncmd-read";
   options.log = [](absl::string_view level, const std::string& fields) {
     std::string line = absl::StrCat(
         "ts=", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
@@ -145,6 +163,10 @@ int main(int argc, char** argv) {
                                        : "mutual")
                                 : "off",
                    " data_dir=", options.data_dir,
+                   options.read_node.enabled()
+                       ? absl::StrCat(" role=read write_node=",
+                                      options.read_node.write_node)
+                       : std::string(" role=write"),
                    " head_position=", (*server)->store()->HeadPosition()));
   if (auto* rs = (*server)->read_side(); rs != nullptr) {
     for (const char* model :

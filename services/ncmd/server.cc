@@ -20,7 +20,9 @@
 #include "ncm/access/service.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "clients/common/connect.h"
 #include "ncm/eventstore/memory_event_store.h"
+#include "ncm/eventstore/v1/eventstore.grpc.pb.h"
 #include "ncm/eventstore/rocksdb_event_store.h"
 #include "ncm/eventstore/status_macros.h"
 #include "ncm/services/eventstore_service.h"
@@ -44,6 +46,13 @@ namespace ncm::ncmd {
 namespace {
 
 constexpr char kBusHealthService[] = "ncm.bus";
+
+readside::v1::BusState ToProto(bus::BusState s) {
+  readside::v1::BusState out = readside::v1::BUS_STATE_UNSPECIFIED;
+  readside::v1::BusState_Parse(absl::StrCat("BUS_STATE_", bus::BusStateName(s)),
+                               &out);
+  return out;
+}
 
 // Creates `dir` (and its parents) owner-only when missing; refuses one
 // that other users can reach, since it holds wrapped personal-data keys and
@@ -194,6 +203,7 @@ class ServerImpl final : public Server {
       credentials = grpc::InsecureServerCredentials();
     }
     host_ = host;
+    write_node_ = options.read_node.write_node;
     if (options.data_dir.empty()) {
       store_ = eventstore::NewMemoryEventStore(options.limits);
     } else {
@@ -204,6 +214,7 @@ class ServerImpl final : public Server {
       ro.path = options.data_dir;
       ro.key_encryption_key_file = options.key_encryption_key_file;
       ro.limits = options.limits;
+      ro.copy_of = options.read_node.write_node;
       // A failed write stops appends; health says so, so that a load
       // balancer or supervisor can take the server out and restart it.
       ro.on_write_failure = [this](const absl::Status& s) {
@@ -218,7 +229,13 @@ class ServerImpl final : public Server {
       };
       NCM_ASSIGN_OR_RETURN(store_, eventstore::OpenRocksDbEventStore(ro));
     }
-    if (!options.nats.urls.empty()) {
+    if (options.read_node.enabled() &&
+        (options.nats.urls.empty() || options.data_dir.empty())) {
+      return absl::InvalidArgumentError(
+          "a read node needs --nats_url (the stream it copies) and a data "
+          "folder (its copy of the log)");
+    }
+    if (!options.nats.urls.empty() && !options.read_node.enabled()) {
       if (options.data_dir.empty()) {
         return absl::InvalidArgumentError(
             "the message bus needs the RocksDB store (a data folder)");
@@ -244,6 +261,9 @@ class ServerImpl final : public Server {
     workers_ = std::make_unique<services::WorkerPool>(options.worker_threads);
     stakeholders_ = std::make_unique<stakeholders::StakeholdersHandler>(
         store_.get(), &counties_, clock);
+    if (options.read_node.enabled()) {
+      stakeholders_->SetPersonalDataAt(options.read_node.write_node);
+    }
     stakeholders_service_ = std::make_unique<stakeholders::StakeholdersService>(
         stakeholders_.get(), workers_.get());
     NCM_RETURN_IF_ERROR(stakeholders_service_->CheckComplete());
@@ -265,7 +285,8 @@ class ServerImpl final : public Server {
     registry_ = std::make_unique<access::PrincipalRegistry>(
         store_.get(), stakeholders_.get(), clock);
     NCM_RETURN_IF_ERROR(registry_->Load());
-    NCM_RETURN_IF_ERROR(Bootstrap(options));
+    // A read node's principals come with the log it copies.
+    if (!options.read_node.enabled()) NCM_RETURN_IF_ERROR(Bootstrap(options));
     gate_ = std::make_unique<access::AccessGate>(
         registry_.get(),
         [log = log_](const std::string& fields) { log("warn", fields); });
@@ -324,6 +345,10 @@ class ServerImpl final : public Server {
       NCM_RETURN_IF_ERROR(read_models_service_->CheckComplete());
     }
 
+    if (options.read_node.enabled()) {
+      NCM_RETURN_IF_ERROR(StartCopy(options));
+    }
+
     std::vector<services::RawService*> gated = {
         access_service_.get(), stakeholders_service_.get(),
         resolutions_service_.get(), mous_service_.get(),
@@ -368,6 +393,7 @@ class ServerImpl final : public Server {
   eventstore::EventStore* store() override { return store_.get(); }
   readside::ReadSide* read_side() override { return read_side_.get(); }
   bus::Publisher* publisher() override { return publisher_.get(); }
+  bus::Replica* replica() override { return replica_.get(); }
   std::string admin_token_file() const override { return admin_token_file_; }
 
   void Shutdown(absl::Duration grace) override {
@@ -386,6 +412,7 @@ class ServerImpl final : public Server {
     eventstore_service_.reset();
     workers_.reset();  // runs what is queued, then stops
     if (publisher_) publisher_->Stop();
+    if (replica_) replica_->Stop();
     read_models_service_.reset();
     read_models_.reset();
     if (read_side_) read_side_->Stop();
@@ -402,6 +429,7 @@ class ServerImpl final : public Server {
     stakeholders_service_.reset();
     stakeholders_.reset();
     publisher_.reset();
+    replica_.reset();
     store_.reset();  // drains the writer and closes RocksDB
     absl::MutexLock l(&mu_);
     done_ = true;
@@ -423,9 +451,74 @@ class ServerImpl final : public Server {
         s != bus::BusState::kDiverged && s != bus::BusState::kMisconfigured);
   }
 
+  // A read node: the replica copying the stream, gaps filled from the write
+  // node's ReadAll as an auditor.
+  absl::Status StartCopy(const ServerOptions& options) {
+    const ReadNodeOptions& rn = options.read_node;
+    std::function<absl::StatusOr<std::string>(uint64_t, uint64_t)> fill;
+    if (!rn.token_file.empty() || !rn.cert_file.empty()) {
+      client::ConnectOptions co;
+      co.server = rn.write_node;
+      if (!rn.token_file.empty()) {
+        NCM_ASSIGN_OR_RETURN(co.token, client::ReadTokenFile(rn.token_file));
+      }
+      co.ca_file = rn.ca_file;
+      co.cert_file = rn.cert_file;
+      co.key_file = rn.key_file;
+      NCM_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> ch, client::Connect(co));
+      auto stub = std::shared_ptr<ncm::eventstore::v1::EventStore::Stub>(
+          ncm::eventstore::v1::EventStore::NewStub(ch));
+      fill = [stub](uint64_t from, uint64_t to) -> absl::StatusOr<std::string> {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+        ncm::eventstore::v1::ReadAllRequest r;
+        r.set_from_position(from);
+        r.set_max_count(static_cast<uint32_t>(std::min<uint64_t>(to - from + 1, 1000)));
+        r.set_raw(true);
+        ncm::eventstore::v1::ReadAllResponse resp;
+        grpc::Status s = stub->ReadAll(&ctx, r, &resp);
+        if (!s.ok()) {
+          return absl::UnavailableError(absl::StrCat(
+              "ReadAll on the write node: ", s.error_message()));
+        }
+        return resp.raw_records();
+      };
+    }
+    bus::ReplicaOptions ro;
+    ro.source = bus::JetStreamSource(options.nats);
+    ro.fill = std::move(fill);
+    ro.log = log_;
+    ro.appended = [this](uint64_t) {
+      absl::Status s = registry_->CatchUp();
+      if (!s.ok()) {
+        log_("error", absl::StrCat("msg=\"principals cannot be read from the "
+                                   "copy\" reason=\"",
+                                   s.message(), "\""));
+      }
+    };
+    replica_ = bus::StartReplica(store_.get(), std::move(ro));
+    return absl::OkStatus();
+  }
+
   void FillBusStatus(readside::v1::BusStatus* out) {
-    out->set_role("write");
+    out->set_role(replica_ ? "read" : "write");
     out->set_head_position(store_->HeadPosition());
+    if (replica_) {
+      const bus::ReplicaStatus s = replica_->Status();
+      auto* c = out->mutable_copy();
+      c->set_state(ToProto(s.state));
+      c->set_detail(s.detail);
+      c->mutable_since()->set_seconds(absl::ToUnixSeconds(s.since));
+      c->set_stream_last_sequence(s.stream_last_seq);
+      c->set_lag(s.lag);
+      c->set_copied(s.copied);
+      c->set_filled(s.filled);
+      c->set_refused(s.refused);
+      c->set_server(s.server);
+      c->set_write_node(write_node_);
+      return;
+    }
     auto* p = out->mutable_publisher();
     if (!publisher_) {
       p->set_state(readside::v1::BUS_STATE_DISABLED);
@@ -433,10 +526,7 @@ class ServerImpl final : public Server {
       return;
     }
     const bus::PublisherStatus s = publisher_->Status();
-    readside::v1::BusState state = readside::v1::BUS_STATE_UNSPECIFIED;
-    readside::v1::BusState_Parse(
-        absl::StrCat("BUS_STATE_", bus::BusStateName(s.state)), &state);
-    p->set_state(state);
+    p->set_state(ToProto(s.state));
     p->set_detail(s.detail);
     p->mutable_since()->set_seconds(absl::ToUnixSeconds(s.since));
     p->set_acked_position(s.acked_position);
@@ -514,6 +604,8 @@ class ServerImpl final : public Server {
   int port_ = 0;
   std::unique_ptr<eventstore::EventStore> store_;
   std::unique_ptr<bus::Publisher> publisher_;
+  std::unique_ptr<bus::Replica> replica_;
+  std::string write_node_;
   std::unique_ptr<services::EventStoreService> eventstore_service_;
   stakeholders::CountyList counties_;
   std::unique_ptr<services::WorkerPool> workers_;

@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "clients/demo/demo.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
@@ -19,7 +21,11 @@
 #include "ncm/eventstore/rocksdb_event_store.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
 #include "ncm/ncmd/server.h"
+#include "ncm/mous/v1/mous.grpc.pb.h"
 #include "ncm/readside/v1/readside.grpc.pb.h"
+#include "ncm/resolutions/v1/resolutions.grpc.pb.h"
+#include "ncm/resources/v1/resources.grpc.pb.h"
+#include "ncm/stakeholders/v1/stakeholders.grpc.pb.h"
 #include "record_codec.h"
 #include "testing/loopback_server.h"
 #include "testing/nats_server.h"
@@ -516,6 +522,368 @@ TEST(BusClusterTest, KillingTheStreamLeaderLosesAndRepeatsNothing) {
     if (cluster.server(i)->running()) alive.push_back(cluster.server(i)->url());
   }
   ExpectStreamEqualsLog(BrokerFor(alive, 3), server->store());
+}
+
+
+std::unique_ptr<ncmd::Server> StartReadNode(const std::string& data_dir,
+                                            const bus::BrokerOptions& nats,
+                                            const std::string& write_node,
+                                            const std::string& token_file) {
+  ncmd::ServerOptions o;
+  o.listen_address = "127.0.0.1:0";
+  o.data_dir = data_dir;
+  o.nats = nats;
+  o.read_node.write_node = write_node;
+  o.read_node.token_file = token_file;
+  o.log = [](absl::string_view, const std::string&) {};
+  auto s = ncmd::StartServer(o);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? std::move(*s) : nullptr;
+}
+
+bool WaitCopied(ncmd::Server* read, uint64_t head, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (read->store()->HeadPosition() >= head) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return false;
+}
+
+es::Hash HeadHashOf(es::EventStore* store) {
+  auto v = store->VerifyChain(1, 0);
+  EXPECT_TRUE(v.ok() && v->ok) << (v.ok() ? v->reason : v.status().ToString());
+  return v.ok() ? v->head_hash : es::Hash{};
+}
+
+ncm::common::v1::Date Day(int y, int m, int d) {
+  ncm::common::v1::Date out;
+  out.set_year(y);
+  out.set_month(m);
+  out.set_day(d);
+  return out;
+}
+
+// The answers every query RPC gives on `channel` at `position`, now and as
+// of past dates, serialised.
+std::vector<std::string> Answers(const std::shared_ptr<grpc::Channel>& channel,
+                                 uint64_t position) {
+  std::vector<std::string> out;
+  auto keep = [&](const grpc::Status& s, const google::protobuf::Message& m,
+                  const char* what) {
+    EXPECT_TRUE(s.ok()) << what << ": " << s.error_message();
+    std::string bytes;
+    google::protobuf::io::StringOutputStream os(&bytes);
+    google::protobuf::io::CodedOutputStream cos(&os);
+    cos.SetSerializationDeterministic(true);
+    m.SerializeToCodedStream(&cos);
+    cos.Trim();
+    out.push_back(absl::StrCat(what, ":", bytes));
+  };
+  namespace rpb = ::ncm::resolutions::v1;
+  auto res = rpb::Resolutions::NewStub(channel);
+  for (const auto& day : {Day(2020, 12, 31), Day(2021, 6, 30), Day(2022, 3, 31),
+                          Day(2030, 1, 1)}) {
+    grpc::ClientContext c1;
+    rpb::ListResolutionsRequest lr;
+    *lr.mutable_as_of() = day;
+    lr.set_min_position(position);
+    rpb::ListResolutionsResponse lresp;
+    keep(res->ListResolutions(&c1, lr, &lresp), lresp, "ListResolutions");
+    grpc::ClientContext c2;
+    rpb::ImplementationReportRequest ir;
+    *ir.mutable_as_of() = day;
+    ir.set_min_position(position);
+    rpb::ImplementationReportResponse iresp;
+    keep(res->ImplementationReport(&c2, ir, &iresp), iresp, "ImplementationReport");
+    auto mous = ncm::mous::v1::Mous::NewStub(channel);
+    grpc::ClientContext c3;
+    ncm::mous::v1::GetComplianceRequest cr;
+    *cr.mutable_as_of() = day;
+    cr.set_min_position(position);
+    ncm::mous::v1::GetComplianceResponse cresp;
+    keep(mous->GetCompliance(&c3, cr, &cresp), cresp, "GetCompliance");
+  }
+  auto st = ncm::stakeholders::v1::Stakeholders::NewStub(channel);
+  grpc::ClientContext c4;
+  ncm::stakeholders::v1::ListOrganisationsRequest orq;
+  orq.set_min_position(position);
+  orq.set_page_size(1000);
+  ncm::stakeholders::v1::ListOrganisationsResponse oresp;
+  keep(st->ListOrganisations(&c4, orq, &oresp), oresp, "ListOrganisations");
+  auto rs = ncm::resources::v1::Resources::NewStub(channel);
+  grpc::ClientContext c5;
+  ncm::resources::v1::GetFundingPositionRequest fr;
+  fr.set_fiscal_year(2020);
+  fr.set_min_position(position);
+  ncm::resources::v1::GetFundingPositionResponse fresp;
+  keep(rs->GetFundingPosition(&c5, fr, &fresp), fresp, "GetFundingPosition");
+  auto store = ncm::eventstore::v1::EventStore::NewStub(channel);
+  grpc::ClientContext c6;
+  ncm::eventstore::v1::ReadAllRequest ar;
+  ar.set_raw(true);
+  ar.set_max_count(10000);
+  ncm::eventstore::v1::ReadAllResponse aresp;
+  keep(store->ReadAll(&c6, ar, &aresp), aresp, "ReadAll");
+  return out;
+}
+
+TEST_F(BusTest, AReadNodeCopiesTheLogAndAnswersAsTheWriteNodeDoes) {
+  const auto nats = BrokerFor({nats_->url()});
+  auto write = StartBusServer(dir_.Sub("write"), nats);
+  ASSERT_NE(write, nullptr);
+  auto wch = ::ncm::testing::AdminChannel(*write, dir_.Sub("write"));
+  demo::DemoOptions d;
+  d.budget_csv = NCM_BUDGET_2020_CSV;
+  ASSERT_TRUE(demo::LoadDemo(wch, d).ok());
+  const std::string token_file = dir_.Sub("write") + "/admin.token";
+  auto read = StartReadNode(dir_.Sub("read"), nats, write->address(), token_file);
+  ASSERT_NE(read, nullptr);
+  ASSERT_NE(read->replica(), nullptr);
+  uint64_t head = write->store()->HeadPosition();
+  ASSERT_TRUE(WaitCopied(read.get(), head, absl::Seconds(30)))
+      << read->replica()->Status().detail;
+  EXPECT_EQ(HeadHashOf(read->store()), HeadHashOf(write->store()));
+  // The write node's admin token works on the read node: principals come
+  // with the log.
+  auto rch = ::ncm::testing::Dial(read->address(), ::ncm::testing::AdminToken(dir_.Sub("write")));
+  EXPECT_EQ(Answers(rch, head), Answers(wch, head));
+
+  // Commands are refused, naming the write node.
+  auto st = ncm::stakeholders::v1::Stakeholders::NewStub(rch);
+  {
+    grpc::ClientContext ctx;
+    ncm::stakeholders::v1::RegisterOrganisationRequest r;
+    r.mutable_profile()->set_name("Refused on a read node");
+    r.mutable_profile()->set_acronym("RRN");
+    r.mutable_profile()->set_kind(ncm::stakeholders::v1::INTERNATIONAL_ORGANISATION);
+    r.mutable_profile()->set_level(ncm::stakeholders::v1::INTERNATIONAL);
+    r.set_role(ncm::stakeholders::v1::PARTNER);
+    ncm::common::v1::CommandResult resp;
+    grpc::Status s = st->RegisterOrganisation(&ctx, r, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(s.error_message(), ::testing::HasSubstr(write->address()));
+  }
+  EXPECT_EQ(read->store()->HeadPosition(), head);
+
+  // Read your writes: written on the write node, read on the read node at
+  // the returned position.
+  auto wst = ncm::stakeholders::v1::Stakeholders::NewStub(wch);
+  grpc::ClientContext ctx;
+  ncm::stakeholders::v1::RegisterOrganisationRequest r;
+  r.mutable_profile()->set_name("Written then read elsewhere");
+  r.mutable_profile()->set_acronym("WTRE");
+  r.mutable_profile()->set_kind(ncm::stakeholders::v1::INTERNATIONAL_ORGANISATION);
+  r.mutable_profile()->set_level(ncm::stakeholders::v1::INTERNATIONAL);
+  r.set_role(ncm::stakeholders::v1::PARTNER);
+  ncm::common::v1::CommandResult resp;
+  ASSERT_TRUE(wst->RegisterOrganisation(&ctx, r, &resp).ok());
+  grpc::ClientContext lctx;
+  ncm::stakeholders::v1::ListOrganisationsRequest lr;
+  lr.set_min_position(resp.position());
+  lr.set_wait_ms(10000);
+  lr.set_page_size(1000);
+  ncm::stakeholders::v1::ListOrganisationsResponse lresp;
+  grpc::Status ls = st->ListOrganisations(&lctx, lr, &lresp);
+  ASSERT_TRUE(ls.ok()) << ls.error_message();
+  bool found = false;
+  for (const auto& o : lresp.organisations()) found |= o.profile().acronym() == "WTRE";
+  EXPECT_TRUE(found);
+
+  // A generated history too.
+  AppendHistory(write->store(), 100000, 250, 50);
+  head = write->store()->HeadPosition();
+  ASSERT_TRUE(WaitCopied(read.get(), head, absl::Seconds(180)));
+  EXPECT_EQ(HeadHashOf(read->store()), HeadHashOf(write->store()));
+  EXPECT_EQ(Answers(rch, head), Answers(wch, head));
+
+  auto rm = ncm::readside::v1::ReadModels::NewStub(rch);
+  grpc::ClientContext bctx;
+  ncm::readside::v1::BusStatus bs;
+  ASSERT_TRUE(rm->GetBusStatus(&bctx, {}, &bs).ok());
+  EXPECT_EQ(bs.role(), "read");
+  EXPECT_EQ(bs.head_position(), head);
+  EXPECT_EQ(bs.copy().write_node(), write->address());
+  EXPECT_EQ(bs.copy().refused(), 0u);
+}
+
+// A source that loses some messages and corrupts one: the replica fills
+// both from the write node and says so.
+class LossySource final : public bus::MessageSource {
+ public:
+  LossySource(es::EventStore* origin, uint64_t from) : origin_(origin), next_(from) {}
+  absl::StatusOr<bus::StoredMessage> Next(absl::Duration) override {
+    while (next_ >= 5 && next_ <= 7) ++next_;  // lost
+    if (next_ > origin_->HeadPosition()) {
+      return absl::DeadlineExceededError("none");
+    }
+    es::ReadAllOptions o;
+    o.from_position = next_;
+    o.max_count = 1;
+    auto r = origin_->ReadAllRaw(o);
+    if (!r.ok()) return r.status();
+    absl::string_view frames = r->frames, value;
+    codec::NextFrame(&frames, &value);
+    bus::StoredMessage m;
+    m.sequence = next_++;
+    m.data = std::string(value);
+    if (m.sequence == 12) m.data[40] ^= 1;  // altered on the way
+    return m;
+  }
+  absl::StatusOr<uint64_t> LastSequence() override {
+    return origin_->HeadPosition();
+  }
+
+ private:
+  es::EventStore* origin_;
+  uint64_t next_;
+};
+
+TEST(ReplicaTest, GapsAndAlteredMessagesAreFilledFromTheWriteNode) {
+  TempDir dir;
+  es::RocksDbOptions wo;
+  wo.path = dir.Sub("write");
+  auto origin = es::OpenRocksDbEventStore(wo);
+  ASSERT_TRUE(origin.ok());
+  AppendHistory(origin->get(), 40, 3, 4);
+  es::RocksDbOptions co;
+  co.path = dir.Sub("copy");
+  co.copy_of = "127.0.0.1:1";
+  auto copy = es::OpenRocksDbEventStore(co);
+  ASSERT_TRUE(copy.ok());
+  // A copy takes no appends of its own.
+  es::AppendRequest r;
+  r.streams.push_back({"x-1", es::ExpectedRevision::Any(),
+                       {es::ProposedEvent{NewUuid(), "t", "p"}}});
+  EXPECT_EQ((*copy)->Append(std::move(r)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  std::vector<std::string> logs;
+  absl::Mutex logs_mu;
+  bus::ReplicaOptions ro;
+  es::EventStore* src = origin->get();
+  ro.source = [src](uint64_t from)
+      -> absl::StatusOr<std::unique_ptr<bus::MessageSource>> {
+    return std::unique_ptr<bus::MessageSource>(new LossySource(src, from));
+  };
+  ro.fill = [src](uint64_t from, uint64_t to) -> absl::StatusOr<std::string> {
+    es::ReadAllOptions o;
+    o.from_position = from;
+    o.max_count = to - from + 1;
+    auto raw = src->ReadAllRaw(o);
+    if (!raw.ok()) return raw.status();
+    return raw->frames;
+  };
+  ro.log = [&](absl::string_view level, const std::string& f) {
+    absl::MutexLock l(&logs_mu);
+    logs.push_back(absl::StrCat(level, " ", f));
+  };
+  auto replica = bus::StartReplica(copy->get(), ro);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while ((*copy)->HeadPosition() < 40 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ((*copy)->HeadPosition(), 40u);
+  EXPECT_EQ(HeadHashOf(copy->get()), HeadHashOf(origin->get()));
+  const bus::ReplicaStatus s = replica->Status();
+  EXPECT_EQ(s.filled, 4u);  // 5..7, and 12
+  EXPECT_EQ(s.refused, 1u);
+  replica->Stop();
+  absl::MutexLock l(&logs_mu);
+  EXPECT_THAT(logs, ::testing::Contains(::testing::AllOf(
+                        ::testing::HasSubstr("from_position=5 to_position=7"),
+                        ::testing::StartsWith("warn"))));
+  EXPECT_THAT(logs, ::testing::Contains(
+                        ::testing::HasSubstr("does not verify")));
+}
+
+TEST(ReplicaTest, ACopyRefusesRecordsThatDoNotFit) {
+  TempDir dir;
+  es::RocksDbOptions wo;
+  wo.path = dir.Sub("write");
+  auto origin = es::OpenRocksDbEventStore(wo);
+  ASSERT_TRUE(origin.ok());
+  AppendHistory(origin->get(), 10, 2, 2);
+  es::ReadAllOptions o;
+  o.max_count = 10;
+  auto raw = (*origin)->ReadAllRaw(o);
+  ASSERT_TRUE(raw.ok());
+  std::vector<std::string> values;
+  absl::string_view frames = raw->frames, value;
+  while (codec::NextFrame(&frames, &value)) values.emplace_back(value);
+  auto framed = [&](std::initializer_list<int> idx) {
+    std::string f;
+    for (int i : idx) codec::AppendFrame(values[i], &f);
+    return f;
+  };
+  es::RocksDbOptions co;
+  co.path = dir.Sub("copy");
+  co.copy_of = "write:1";
+  auto copy = es::OpenRocksDbEventStore(co);
+  ASSERT_TRUE(copy.ok());
+  // Not the first position; a gap; then the right ones.
+  EXPECT_EQ((*copy)->AppendCopied(framed({1})).code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE((*copy)->AppendCopied(framed({0, 1})).ok());
+  EXPECT_EQ((*copy)->AppendCopied(framed({3})).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ((*copy)->AppendCopied(framed({2, 4})).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ((*copy)->HeadPosition(), 2u);  // nothing of a refused batch
+  std::string altered = values[2];
+  altered[70] ^= 1;
+  std::string f;
+  codec::AppendFrame(altered, &f);
+  EXPECT_EQ((*copy)->AppendCopied(f).code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE((*copy)->AppendCopied(framed({2, 3, 4, 5, 6, 7, 8, 9})).ok());
+  EXPECT_EQ(HeadHashOf(copy->get()), HeadHashOf(origin->get()));
+  // The copy's indexes work: streams read back as on the write node.
+  auto a = (*origin)->GetStreamInfo("load-0");
+  auto b = (*copy)->GetStreamInfo("load-0");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->last_revision, b->last_revision);
+  EXPECT_EQ(a->event_count, b->event_count);
+  // A write node's store takes no copies.
+  EXPECT_EQ((*origin)->AppendCopied(framed({0})).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ReadNodeProcessTest, AReadNodeKilledWhileConsumingResumesWithoutGapOrRepeat) {
+  TempDir dir;
+  NatsServer nats(dir.Sub("nats"), "n1", ::ncm::testing::FreePort());
+  ASSERT_TRUE(nats.Start()) << nats.log();
+  const auto options = BrokerFor({nats.url()});
+  auto write = StartBusServer(dir.Sub("write"), options);
+  ASSERT_NE(write, nullptr);
+  auto wch = ::ncm::testing::AdminChannel(*write, dir.Sub("write"));
+  demo::DemoOptions d;
+  d.budget_csv = NCM_BUDGET_2020_CSV;
+  ASSERT_TRUE(demo::LoadDemo(wch, d).ok());
+  AppendHistory(write->store(), 60000, 200, 30);
+  std::mt19937 rng(std::random_device{}());
+  for (int cycle = 0; cycle < 5; ++cycle) {
+    ::ncm::testing::Ncmd read(dir.Sub("read"),
+                              dir.Sub(absl::StrCat("read-", cycle, ".log")));
+    read.set_extra_args({"--nats_url=" + nats.url(),
+                         "--write_node=" + write->address(),
+                         "--write_node_token_file=" + dir.Sub("write") + "/admin.token"});
+    ASSERT_TRUE(read.Start()) << read.log();
+    if (cycle == 4) {
+      auto rch = ::ncm::testing::Dial(read.address(),
+                                      ::ncm::testing::AdminToken(dir.Sub("write")));
+      const uint64_t head = write->store()->HeadPosition();
+      EXPECT_EQ(Answers(rch, head), Answers(wch, head)) << read.log();
+      EXPECT_EQ(read.Terminate(absl::Seconds(20)), 0);
+      break;
+    }
+    // Writes go on meanwhile, on the write node.
+    AppendHistory(write->store(), 500, 50, 5);
+    absl::SleepFor(absl::Milliseconds(100 + rng() % 700));
+    read.Kill9();
+  }
+  es::RocksDbOptions ro;
+  ro.path = dir.Sub("read");
+  ro.copy_of = write->address();
+  auto copy = es::OpenRocksDbEventStore(ro);
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  EXPECT_EQ((*copy)->HeadPosition(), write->store()->HeadPosition());
+  EXPECT_EQ(HeadHashOf(copy->get()), HeadHashOf(write->store()));
 }
 
 }  // namespace

@@ -118,11 +118,14 @@ PrincipalRegistry::PrincipalRegistry(
     services::Clock clock)
     : store_(store), stakeholders_(stakeholders), clock_(clock) {}
 
-absl::Status PrincipalRegistry::Load() {
+absl::Status PrincipalRegistry::Fold(
+    uint64_t from, absl::flat_hash_map<std::string, PrincipalState>* states,
+    uint64_t* head) {
   es::ReadAllOptions o;
   o.filter.stream_prefixes = {absl::StrCat(kPrincipalCategory, "-")};
   o.max_count = 1000;
-  absl::flat_hash_map<std::string, PrincipalState> states;
+  o.from_position = from + 1;
+  *head = from;
   for (;;) {
     NCM_ASSIGN_OR_RETURN(es::ReadAllResult r, store_->ReadAll(o));
     for (const es::RecordedEvent& e : r.events) {
@@ -134,13 +137,58 @@ absl::Status PrincipalRegistry::Load() {
                                e.recorded_at,
                                e.actor,
                                e.command_id};
-      Apply(w, meta, &states[e.stream_id]);
+      Apply(w, meta, &(*states)[e.stream_id]);
     }
-    if (r.end_of_log) break;
+    if (r.end_of_log) {
+      *head = std::max(*head, r.head_position);
+      break;
+    }
     o.from_position = r.next_position;
   }
+  return absl::OkStatus();
+}
+
+absl::Status PrincipalRegistry::Load() {
+  absl::MutexLock c(&catch_up_mu_);
+  absl::flat_hash_map<std::string, PrincipalState> states;
+  uint64_t head = 0;
+  NCM_RETURN_IF_ERROR(Fold(0, &states, &head));
+  loaded_to_ = head;
   absl::MutexLock l(&mu_);
   for (auto& [stream, s] : states) Index(std::move(s));
+  return absl::OkStatus();
+}
+
+absl::Status PrincipalRegistry::CatchUp() {
+  absl::MutexLock c(&catch_up_mu_);
+  absl::flat_hash_map<std::string, PrincipalState> states;
+  {
+    // Start from what is held, so that the new events fold onto it.
+    absl::ReaderMutexLock l(&mu_);
+    for (const auto& [id, s] : principals_) states[PrincipalStream(id)] = s;
+  }
+  uint64_t head = loaded_to_;
+  NCM_RETURN_IF_ERROR(Fold(loaded_to_, &states, &head));
+  loaded_to_ = head;
+  std::vector<std::string> revoked;
+  {
+    absl::MutexLock l(&mu_);
+    for (auto& [stream, s] : states) {
+      auto known = principals_.find(s.view.principal_id());
+      if (known != principals_.end() &&
+          known->second.view.revision() == s.view.revision()) {
+        continue;  // unchanged
+      }
+      if (s.view.revoked() &&
+          (known == principals_.end() || !known->second.view.revoked())) {
+        revoked.push_back(s.view.principal_id());
+      }
+      Index(std::move(s));
+    }
+  }
+  if (on_revoke_) {
+    for (const std::string& id : revoked) on_revoke_(id);
+  }
   return absl::OkStatus();
 }
 

@@ -50,6 +50,16 @@ std::string EscapeToken(absl::string_view text) {
   return out;
 }
 
+std::string QuoteForLog(absl::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c == '\n' ? ' ' : c);
+  }
+  out.push_back('"');
+  return out;
+}
+
 absl::string_view CategoryOf(absl::string_view stream_id) {
   const size_t dash = stream_id.find('-');
   return dash == absl::string_view::npos ? stream_id

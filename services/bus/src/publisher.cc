@@ -36,15 +36,6 @@ const char* BusStateName(BusState s) {
 
 namespace {
 
-std::string Quote(absl::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c == '\n' ? ' ' : c);
-  }
-  out.push_back('"');
-  return out;
-}
 
 constexpr size_t kLatencySamples = 4096;
 constexpr size_t kMaxCommitMarks = 1 << 16;
@@ -131,7 +122,7 @@ class PublisherImpl final : public Publisher {
                      options_.broker.stream, " acked_position=", Acked(),
                      " head_position=", store_->HeadPosition(),
                      detail.empty() ? "" : " reason=", 
-                     detail.empty() ? "" : Quote(detail)));
+                     detail.empty() ? "" : QuoteForLog(detail)));
     if (options_.on_state) options_.on_state(state, detail);
   }
 
@@ -208,7 +199,7 @@ class PublisherImpl final : public Publisher {
         wake_ = true;
       };
       cb.error = [this](const std::string& e) {
-        Log("warn", absl::StrCat("msg=\"NATS client error\" reason=", Quote(e)));
+        Log("warn", absl::StrCat("msg=\"NATS client error\" reason=", QuoteForLog(e)));
       };
       cb.ack = [this](uint64_t p, uint64_t s, bool d, const absl::Status& st) {
         OnAck(p, s, d, st);
@@ -323,7 +314,7 @@ class PublisherImpl final : public Publisher {
     if (!r.ok()) {
       Log("error", absl::StrCat("msg=\"bus publisher cannot read the log\" "
                                 "reason=",
-                                Quote(r.status().message())));
+                                QuoteForLog(r.status().message())));
       return false;
     }
     absl::string_view frames = r->frames, value;
@@ -394,7 +385,7 @@ class PublisherImpl final : public Publisher {
         if (!why.empty() && why != "reconnected") {
           Log("warn", absl::StrCat("msg=\"bus publisher resynchronising\" "
                                    "reason=",
-                                   Quote(why)));
+                                   QuoteForLog(why)));
         }
         absl::Status st = Resync();
         if (!st.ok()) {

@@ -2,6 +2,7 @@
 
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "absl/time/clock.h"
 #include "ncm/services/ids.h"
 
 namespace ncm::services {
@@ -81,7 +82,22 @@ absl::StatusOr<CommandContext> MakeContext(
 }
 
 absl::Status CheckMinPosition(es::EventStore* store, uint64_t min_position) {
-  const uint64_t head = store->HeadPosition();
+  uint64_t head = store->HeadPosition();
+  if (min_position > head && store->IsCopy()) {
+    // A read node: the position was written on the write node and is on
+    // its way here.
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    while (head < min_position && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(2));
+      head = store->HeadPosition();
+    }
+    if (head < min_position) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "this read node's copy of the log is at position ", head,
+          ", short of min_position ", min_position,
+          " after waiting 5s; retry, or ask the write node"));
+    }
+  }
   if (min_position > head) {
     return absl::OutOfRangeError(absl::StrCat(
         "min_position ", min_position, " is beyond the log's head (", head,

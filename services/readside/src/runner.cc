@@ -311,7 +311,8 @@ class ReadSideImpl final : public ReadSide {
                        absl::Duration timeout) override {
     NCM_ASSIGN_OR_RETURN(Model * m, Find(model));
     const uint64_t head = store_->HeadPosition();
-    if (position > head) {
+    // On a read node the position may still be on its way: wait for it.
+    if (position > head && !store_->IsCopy()) {
       return absl::OutOfRangeError(absl::StrCat(
           "min_position ", position, " is beyond the log's head (", head,
           ")"));

@@ -375,6 +375,11 @@ absl::StatusOr<pb::Person> StakeholdersHandler::PersonView(
     *out.mutable_forgotten_on() = services::ToProto(l.state.forgotten_on);
     return out;
   }
+  if (!personal_data_at_.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "a read node holds no personal details; ask the write node at ",
+        personal_data_at_, " for person ", id));
+  }
   NCM_ASSIGN_OR_RETURN(std::optional<std::string> plain,
                        services::Unseal(store_->subject_keys(), l.state.details));
   if (!plain.has_value() || !out.mutable_details()->ParseFromString(*plain)) {

@@ -243,6 +243,24 @@ class EventStore {
   virtual uint64_t AddCommitListener(CommitListener listener) = 0;
   virtual void RemoveCommitListener(uint64_t id) = 0;
 
+  // A read node's copy: appends log values made by the write node's store
+  // (`frames` as ReadAllRaw returns them), durably and in one batch, after
+  // checking that each is the next position, links to the hash before it,
+  // verifies, continues its stream's revisions and repeats no event id.
+  // Commit listeners run as after an append. FAILED_PRECONDITION when the
+  // store is not a copy (see RocksDbOptions::copy_of); DATA_LOSS naming the
+  // first value that does not fit, and then nothing is written.
+  virtual absl::Status AppendCopied(absl::string_view frames) {
+    return absl::UnimplementedError("this store keeps no copy of another log");
+  }
+
+  // True for a read node's copy: positions beyond the head exist on the
+  // write node and are on their way, so a read asking for one waits.
+  virtual bool IsCopy() const { return false; }
+
+  // The hash of the head record (zeros when empty).
+  virtual Hash HeadHash() const { return Hash{}; }
+
   // The per-subject keys kept beside this log, outside its hash chain.
   // Lives as long as the store.
   virtual SubjectKeyStore* subject_keys() = 0;

@@ -34,6 +34,10 @@ struct RocksDbOptions {
   // Appends waiting for the writer hold at most about this many bytes;
   // beyond it AppendAsync answers RESOURCE_EXHAUSTED.
   size_t max_queued_bytes = 256 << 20;
+  // Non-empty: the store is a read node's copy of the log of this write
+  // node (its address): appends are refused with FAILED_PRECONDITION naming
+  // it, and only AppendCopied adds to the log.
+  std::string copy_of;
   // Called once, from the writer thread, when a write to RocksDB fails;
   // from then on every append is refused with UNAVAILABLE.
   std::function<void(const absl::Status&)> on_write_failure;

@@ -51,6 +51,10 @@ class PrincipalRegistry {
 
   // Reads every principal from the log.
   absl::Status Load();
+  // Folds the principal events recorded since the last Load or CatchUp
+  // (on a read node, where they arrive in the copied log); revocations
+  // call the SetOnRevoke function.
+  absl::Status CatchUp();
   // True when no principal was ever registered.
   bool Empty() const;
 
@@ -101,8 +105,15 @@ class PrincipalRegistry {
   void Index(PrincipalState s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<services::Principal> Usable(const PrincipalState& s) const;
 
+  // Reads principal events in (from, head] into their states.
+  absl::Status Fold(uint64_t from,
+                    absl::flat_hash_map<std::string, PrincipalState>* states,
+                    uint64_t* head);
+
   eventstore::EventStore* const store_;
   stakeholders::StakeholdersHandler* const stakeholders_;
+  absl::Mutex catch_up_mu_;
+  uint64_t loaded_to_ ABSL_GUARDED_BY(catch_up_mu_) = 0;
   const services::Clock clock_;
   std::function<void(const std::string&)> on_revoke_;
   // Serialises certificate bindings, so that a subject is bound once.

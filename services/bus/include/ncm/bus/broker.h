@@ -70,6 +70,10 @@ std::string MessageIdFor(const eventstore::Hash& hash);
 // the headers: what the servers' max_payload must allow.
 size_t LargestMessage(const eventstore::Limits& limits);
 
+// `text` in double quotes for a key=value log line (quotes and
+// backslashes escaped, line breaks as spaces).
+std::string QuoteForLog(absl::string_view text);
+
 // Owns a natsMsg.
 struct MsgDeleter {
   void operator()(__natsMsg* m) const;

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "ncm/bus/publisher.h"
+#include "ncm/bus/replica.h"
 #include "ncm/eventstore/event_store.h"
 #include "ncm/readside/runner.h"
 
@@ -23,6 +24,21 @@ struct TlsOptions {
   std::string key_file;
   std::string client_ca_file;
   bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
+};
+
+// A read node: keeps a copy of the write node's log taken from the
+// JetStream stream (ServerOptions::nats), builds the read models from it and
+// serves every read; commands are refused with FAILED_PRECONDITION naming
+// the write node.
+struct ReadNodeOptions {
+  std::string write_node;  // host:port of the write node; empty: a write node
+  // A token of an auditor (or admin) principal on the write node: gaps in
+  // the stream are filled from its ReadAll.
+  std::string token_file;
+  std::string ca_file;  // TLS to the write node
+  std::string cert_file;
+  std::string key_file;
+  bool enabled() const { return !write_node.empty(); }
 };
 
 struct ServerOptions {
@@ -63,6 +79,7 @@ struct ServerOptions {
   // JetStream stream (see ncm/bus/publisher.h); without, the in-process
   // bus only. Needs the RocksDB store.
   bus::BrokerOptions nats;
+  ReadNodeOptions read_node;
   // Receives log lines' level and key=value fields; unset: stderr.
   std::function<void(absl::string_view level, const std::string& fields)> log;
 };
@@ -79,6 +96,8 @@ class Server {
   virtual readside::ReadSide* read_side() = 0;
   // The JetStream publisher; nullptr without ServerOptions::nats.
   virtual bus::Publisher* publisher() = 0;
+  // A read node's copy; nullptr on a write node.
+  virtual bus::Replica* replica() = 0;
   // The admin token file this start wrote; empty when principals existed.
   virtual std::string admin_token_file() const = 0;
   // Stops accepting calls, ends subscriptions, waits up to `grace` for

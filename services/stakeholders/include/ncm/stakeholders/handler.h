@@ -67,6 +67,12 @@ class StakeholdersHandler {
   // Queries answered from the "directory" read model; UNAVAILABLE without
   // a read side.
   void SetReadSide(readside::ReadSide* read_side, absl::Duration default_wait);
+  // On a read node: the personal-data keys stay with the write node at
+  // `write_node`, so a person's details are asked of it.
+  // REQUIRES: called before serving.
+  void SetPersonalDataAt(std::string write_node) {
+    personal_data_at_ = std::move(write_node);
+  }
   absl::StatusOr<pb::ListOrganisationsResponse> ListOrganisations(
       const pb::ListOrganisationsRequest& r);
   absl::StatusOr<pb::GetAttendanceRatesResponse> GetAttendanceRates(
@@ -87,6 +93,7 @@ class StakeholdersHandler {
                                          const services::CommandContext& ctx,
                                          const OrganisationDecider& decide);
   absl::StatusOr<pb::Person> PersonView(const std::string& id);
+  std::string personal_data_at_;
 
   eventstore::EventStore* const store_;
   const CountyList* const counties_;
