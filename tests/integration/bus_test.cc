@@ -27,6 +27,7 @@
 #include "ncm/resources/v1/resources.grpc.pb.h"
 #include "ncm/stakeholders/v1/stakeholders.grpc.pb.h"
 #include "record_codec.h"
+#include "testing/date.h"
 #include "testing/loopback_server.h"
 #include "testing/nats_server.h"
 #include "testing/ncmd_process.h"
@@ -556,13 +557,7 @@ es::Hash HeadHashOf(es::EventStore* store) {
   return v.ok() ? v->head_hash : es::Hash{};
 }
 
-ncm::common::v1::Date Day(int y, int m, int d) {
-  ncm::common::v1::Date out;
-  out.set_year(y);
-  out.set_month(m);
-  out.set_day(d);
-  return out;
-}
+using ::ncm::testing::Day;
 
 // The answers every query RPC gives on `channel` at `position`, now and as
 // of past dates, serialised.

@@ -6,6 +6,7 @@
 #include "ncm/mous/v1/mous.grpc.pb.h"
 #include "ncm/ncmd/server.h"
 #include "ncm/stakeholders/v1/stakeholders.grpc.pb.h"
+#include "testing/date.h"
 #include "testing/loopback_server.h"
 #include "testing/temp_dir.h"
 
@@ -16,13 +17,7 @@ namespace pb = ::ncm::mous::v1;
 namespace spb = ::ncm::stakeholders::v1;
 using ::testing::HasSubstr;
 
-ncm::common::v1::Date Day(int y, int m, int d) {
-  ncm::common::v1::Date out;
-  out.set_year(y);
-  out.set_month(m);
-  out.set_day(d);
-  return out;
-}
+using ::ncm::testing::Day;
 
 class MousGrpcTest : public ::testing::Test {
  protected:

@@ -10,6 +10,7 @@
 #include "ncm/ncmd/server.h"
 #include "ncm/resolutions/v1/resolutions.grpc.pb.h"
 #include "ncm/stakeholders/v1/stakeholders.grpc.pb.h"
+#include "testing/date.h"
 #include "testing/loopback_server.h"
 #include "testing/temp_dir.h"
 
@@ -22,13 +23,7 @@ namespace espb = ::ncm::eventstore::v1;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-ncm::common::v1::Date Day(int y, int m, int d) {
-  ncm::common::v1::Date out;
-  out.set_year(y);
-  out.set_month(m);
-  out.set_day(d);
-  return out;
-}
+using ::ncm::testing::Day;
 
 std::unique_ptr<grpc::ClientContext> Ctx() {
   auto c = std::make_unique<grpc::ClientContext>();

@@ -22,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "testing/child_process.h"
 #include "testing/read_file.h"
 
 namespace ncm::testing {
@@ -69,6 +70,7 @@ class NatsServer {
   // Starts the server and waits until it accepts clients.
   bool Start() {
     const std::string log = dir_ + "/nats.log";
+    const std::string::size_type before = ReadFile(log).size();
     pid_ = fork();
     if (pid_ == 0) {
       int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -79,29 +81,12 @@ class NatsServer {
              static_cast<char*>(nullptr));
       _exit(127);
     }
-    const std::string::size_type before = ReadFile(log).size();
-    for (int i = 0; i < 500; ++i) {
-      const std::string text = ReadFile(log);
-      if (text.size() > before &&
-          text.find("Server is ready", before) != std::string::npos) {
-        return true;
-      }
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
+    int status = 0;
+    return WaitForLogLine(&pid_, log, "Server is ready", before, &status,
+                          500) != std::string::npos;
   }
 
-  void Kill9() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
+  void Kill9() { Kill9Child(&pid_); }
 
   void Terminate() {
     if (pid_ <= 0) return;

@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "clients/common/connect.h"
+#include "testing/child_process.h"
 #include "testing/read_file.h"
 
 namespace ncm::testing {
@@ -52,31 +53,16 @@ class Ncmd {
       execv(NCMD_PATH, const_cast<char* const*>(argv.data()));
       _exit(127);
     }
-    for (int i = 0; i < 300; ++i) {
-      std::string log = ReadFile(log_path_);
-      auto at = log.find("address=");
-      if (at != std::string::npos) {
-        auto end = log.find(' ', at);
-        address_ = log.substr(at + 8, end - at - 8);
-        return true;
-      }
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exit_status_ = status;
-        pid_ = -1;
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
+    const auto at =
+        WaitForLogLine(&pid_, log_path_, "address=", 0, &exit_status_);
+    if (at == std::string::npos) return false;
+    const std::string log = ReadFile(log_path_);
+    const auto end = log.find(' ', at);
+    address_ = log.substr(at + 8, end - at - 8);
+    return true;
   }
 
-  void Kill9() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
+  void Kill9() { Kill9Child(&pid_); }
 
   // SIGTERM; returns the exit code, or -1 when it did not exit in time.
   int Terminate(absl::Duration timeout) {

@@ -34,8 +34,27 @@ const char* BusStateName(BusState s) {
   return "?";
 }
 
-namespace {
+const char* LogLevelOf(BusState s) {
+  switch (s) {
+    case BusState::kDiverged:
+    case BusState::kMisconfigured:
+      return "error";
+    case BusState::kBrokerUnavailable:
+      return "warn";
+    default:
+      return "info";
+  }
+}
 
+std::string StateChangeFields(absl::string_view who, BusState state,
+                              absl::string_view positions,
+                              absl::string_view detail) {
+  return absl::StrCat("msg=\"", who, " ", BusStateName(state), "\" ", positions,
+                      detail.empty() ? "" : " reason=",
+                      detail.empty() ? "" : QuoteForLog(detail));
+}
+
+namespace {
 
 constexpr size_t kLatencySamples = 4096;
 constexpr size_t kMaxCommitMarks = 1 << 16;
@@ -91,9 +110,7 @@ class PublisherImpl final : public Publisher {
     if (thread_.joinable()) thread_.join();
     broker_.reset();
     absl::MutexLock l(&mu_);
-    status_.state = BusState::kStopped;
-    status_.detail.clear();
-    status_.since = absl::Now();
+    ChangeState(&status_, BusState::kStopped, "");
   }
 
  private:
@@ -109,20 +126,14 @@ class PublisherImpl final : public Publisher {
   void SetState(BusState state, const std::string& detail) {
     {
       absl::MutexLock l(&mu_);
-      if (status_.state == state && status_.detail == detail) return;
-      status_.state = state;
-      status_.detail = detail;
-      status_.since = absl::Now();
+      if (!ChangeState(&status_, state, detail)) return;
     }
-    const bool bad = state == BusState::kDiverged ||
-                     state == BusState::kMisconfigured;
-    const bool away = state == BusState::kBrokerUnavailable;
-    Log(bad ? "error" : away ? "warn" : "info",
-        absl::StrCat("msg=\"bus publisher ", BusStateName(state), "\" stream=",
-                     options_.broker.stream, " acked_position=", Acked(),
-                     " head_position=", store_->HeadPosition(),
-                     detail.empty() ? "" : " reason=", 
-                     detail.empty() ? "" : QuoteForLog(detail)));
+    Log(LogLevelOf(state),
+        StateChangeFields("bus publisher", state,
+                          absl::StrCat("stream=", options_.broker.stream,
+                                       " acked_position=", Acked(),
+                                       " head_position=", store_->HeadPosition()),
+                          detail));
     if (options_.on_state) options_.on_state(state, detail);
   }
 

@@ -64,8 +64,7 @@ class ReplicaImpl final : public Replica {
     }
     if (thread_.joinable()) thread_.join();
     absl::MutexLock l(&mu_);
-    status_.state = BusState::kStopped;
-    status_.since = absl::Now();
+    ChangeState(&status_, BusState::kStopped, "");
   }
 
  private:
@@ -76,18 +75,12 @@ class ReplicaImpl final : public Replica {
   void SetState(BusState state, const std::string& detail) {
     {
       absl::MutexLock l(&mu_);
-      if (status_.state == state && status_.detail == detail) return;
-      status_.state = state;
-      status_.detail = detail;
-      status_.since = absl::Now();
+      if (!ChangeState(&status_, state, detail)) return;
     }
-    Log(state == BusState::kDiverged ? "error"
-        : state == BusState::kBrokerUnavailable ? "warn"
-                                                : "info",
-        absl::StrCat("msg=\"read node copy ", BusStateName(state),
-                     "\" head_position=", copy_->HeadPosition(),
-                     detail.empty() ? "" : " reason=",
-                     detail.empty() ? "" : QuoteForLog(detail)));
+    Log(LogLevelOf(state),
+        StateChangeFields("read node copy", state,
+                          absl::StrCat("head_position=", copy_->HeadPosition()),
+                          detail));
   }
 
   bool Stopping() const {

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "ncm/bus/broker.h"
 #include "ncm/eventstore/event_store.h"
@@ -37,6 +38,25 @@ enum class BusState {
   kStopped,
 };
 const char* BusStateName(BusState s);  // e.g. "LIVE"
+// The level its changes are logged at: error for the states an operator
+// must fix, warn while the broker is away, info otherwise.
+const char* LogLevelOf(BusState s);
+// The log fields of a change to `state`: msg="<who> <STATE>", the
+// positions given, and reason="<detail>" when there is one.
+std::string StateChangeFields(absl::string_view who, BusState state,
+                              absl::string_view positions,
+                              absl::string_view detail);
+
+// Sets a status's state, detail and since (any struct with those three
+// fields); false when it already was in that state for that reason.
+template <typename S>
+bool ChangeState(S* status, BusState state, const std::string& detail) {
+  if (status->state == state && status->detail == detail) return false;
+  status->state = state;
+  status->detail = detail;
+  status->since = absl::Now();
+  return true;
+}
 
 struct PublisherStatus {
   BusState state = BusState::kConnecting;
