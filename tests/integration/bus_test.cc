@@ -881,5 +881,92 @@ TEST(ReadNodeProcessTest, AReadNodeKilledWhileConsumingResumesWithoutGapOrRepeat
   EXPECT_EQ(HeadHashOf(copy->get()), HeadHashOf(write->store()));
 }
 
+// The publisher and a read node's copy over one nats-server, with no gRPC
+// in the way (this is the test the sanitizer builds run): concurrent
+// appenders, the broker killed and started again, then the stream and the
+// copy equal to the log.
+TEST(BusThreadsTest, PublisherAndCopyAcrossABrokerRestart) {
+  TempDir dir;
+  NatsServer nats(dir.Sub("nats"), "n1", ::ncm::testing::FreePort());
+  ASSERT_TRUE(nats.Start()) << nats.log();
+  const auto options = BrokerFor({nats.url()});
+  es::RocksDbOptions wo;
+  wo.path = dir.Sub("write");
+  auto log = es::OpenRocksDbEventStore(wo);
+  ASSERT_TRUE(log.ok());
+  bus::PublisherOptions po;
+  po.broker = options;
+  po.window_messages = 512;  // many windows in flight over the run
+  auto publisher = bus::StartPublisher(log->get(), po);
+  ASSERT_TRUE(publisher.ok());
+  es::RocksDbOptions co;
+  co.path = dir.Sub("copy");
+  co.copy_of = "write:1";
+  auto copy = es::OpenRocksDbEventStore(co);
+  ASSERT_TRUE(copy.ok());
+  std::atomic<uint64_t> appended_heads{0};
+  bus::ReplicaOptions ro;
+  ro.source = bus::JetStreamSource(options);
+  es::EventStore* origin = log->get();
+  ro.fill = [origin](uint64_t from, uint64_t to) -> absl::StatusOr<std::string> {
+    es::ReadAllOptions o;
+    o.from_position = from;
+    o.max_count = to - from + 1;
+    auto raw = origin->ReadAllRaw(o);
+    if (!raw.ok()) return raw.status();
+    return raw->frames;
+  };
+  ro.appended = [&](uint64_t head) { appended_heads = head; };
+  auto replica = bus::StartReplica(copy->get(), ro);
+
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      while (!stop) {
+        es::AppendRequest r;
+        es::StreamWrite sw;
+        sw.stream_id = absl::StrCat("load-", w);
+        for (int i = 0; i < 3; ++i) {
+          es::ProposedEvent e;
+          e.event_id = NewUuid();
+          e.event_type = "ncm.test.v1.Generated";
+          e.payload = "threads";
+          sw.events.push_back(e);
+        }
+        r.streams.push_back(sw);
+        EXPECT_TRUE((*log)->Append(std::move(r)).ok());
+      }
+    });
+  }
+  std::thread watcher([&] {
+    while (!stop) {
+      (void)(*publisher)->Status();
+      (void)replica->Status();
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  });
+  absl::SleepFor(absl::Milliseconds(700));
+  nats.Kill9();
+  absl::SleepFor(absl::Milliseconds(700));
+  ASSERT_TRUE(nats.Start()) << nats.log();
+  absl::SleepFor(absl::Milliseconds(700));
+  stop = true;
+  for (auto& t : writers) t.join();
+  watcher.join();
+  ASSERT_TRUE(WaitCaughtUp(publisher->get(), absl::Seconds(120)));
+  const uint64_t head = (*log)->HeadPosition();
+  const absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while ((*copy)->HeadPosition() < head && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ((*copy)->HeadPosition(), head);
+  EXPECT_EQ(appended_heads.load(), head);
+  EXPECT_EQ(HeadHashOf(copy->get()), HeadHashOf(log->get()));
+  ExpectStreamEqualsLog(options, log->get());
+  replica->Stop();
+  (*publisher)->Stop();
+}
+
 }  // namespace
 }  // namespace ncm
