@@ -858,7 +858,7 @@ TEST(ReadNodeProcessTest, AReadNodeKilledWhileConsumingResumesWithoutGapOrRepeat
     read.set_extra_args({"--nats_url=" + nats.url(),
                          "--write_node=" + write->address(),
                          "--write_node_token_file=" + dir.Sub("write") + "/admin.token"});
-    ASSERT_TRUE(read.Start()) << read.log();
+    ASSERT_TRUE(read.Start()) << "cycle " << cycle << ":\n" << read.log();
     if (cycle == 4) {
       auto rch = ::ncm::testing::Dial(read.address(),
                                       ::ncm::testing::AdminToken(dir.Sub("write")));
@@ -961,6 +961,10 @@ TEST(BusThreadsTest, PublisherAndCopyAcrossABrokerRestart) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   ASSERT_EQ((*copy)->HeadPosition(), head);
+  // The callback runs once the batch is durable, just after the head moves.
+  while (appended_heads.load() < head && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
   EXPECT_EQ(appended_heads.load(), head);
   EXPECT_EQ(HeadHashOf(copy->get()), HeadHashOf(log->get()));
   ExpectStreamEqualsLog(options, log->get());

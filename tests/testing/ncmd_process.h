@@ -54,7 +54,7 @@ class Ncmd {
       _exit(127);
     }
     const auto at =
-        WaitForLogLine(&pid_, log_path_, "address=", 0, &exit_status_);
+        WaitForLogLine(&pid_, log_path_, "address=", 0, &exit_status_, 1000);
     if (at == std::string::npos) return false;
     const std::string log = ReadFile(log_path_);
     const auto end = log.find(' ', at);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "absl/strings/escaping.h"
@@ -103,8 +104,9 @@ absl::StatusOr<MsgPtr> MessageFor(const BrokerOptions& options,
                                 static_cast<int>(log_value.size()));
   if (s != NATS_OK) return Unavailable("cannot build a message", s);
   MsgPtr m(raw);
+  const std::string hash = MessageIdFor(e->hash);
   const std::pair<const char*, std::string> headers[] = {
-      {kMsgIdHeader, MessageIdFor(e->hash)},
+      {kMsgIdHeader, hash},
       {kExpectedLastSeqHeader, absl::StrCat(e->position - 1)},
       {kPositionHeader, absl::StrCat(e->position)},
       {kStreamHeader, e->stream_id},
@@ -113,7 +115,7 @@ absl::StatusOr<MsgPtr> MessageFor(const BrokerOptions& options,
       {kOccurredAtHeader,
        absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", e->occurred_at,
                         absl::UTCTimeZone())},
-      {kHashHeader, MessageIdFor(e->hash)},
+      {kHashHeader, hash},
   };
   for (const auto& [key, value] : headers) {
     s = natsMsgHeader_Set(m.get(), key, value.c_str());
@@ -181,8 +183,8 @@ absl::StatusOr<std::unique_ptr<Broker>> Broker::Connect(
   if (options.urls.empty()) {
     return absl::InvalidArgumentError("no NATS server URL given");
   }
-  // The hooks are never freed: the client library may still call them
-  // while a closed connection winds down, and they are a few bytes.
+  // Freed with the Broker when no connection was made; once one was, kept
+  // for the process's life (see ~Broker).
   auto* hooks = new Hooks;
   {
     absl::MutexLock l(&hooks->mu);
@@ -250,8 +252,21 @@ Broker::~Broker() {
     natsConnection_Close(nc_);
     natsConnection_Destroy(nc_);
   }
-  absl::MutexLock l(&hooks_->mu);
-  hooks_->callbacks = {};
+  if (nc_ == nullptr) {
+    delete hooks_;  // no connection, so the client library never had them
+    return;
+  }
+  {
+    absl::MutexLock l(&hooks_->mu);
+    hooks_->callbacks = {};
+  }
+  // The client library may still call the hooks while a closed connection
+  // winds down (its subscription threads end after Close returns), so they
+  // stay allocated: about a hundred bytes per connection made.
+  static absl::Mutex retired_mu(absl::kConstInit);
+  static auto* retired = new std::vector<std::unique_ptr<Hooks>>;
+  absl::MutexLock l(&retired_mu);
+  retired->emplace_back(hooks_);
 }
 
 absl::Status Broker::EnsureStream(const eventstore::Limits& limits) {
