@@ -290,6 +290,9 @@ class ServerImpl final : public Server {
     gate_ = std::make_unique<access::AccessGate>(
         registry_.get(),
         [log = log_](const std::string& fields) { log("warn", fields); });
+    if (options.read_node.enabled()) {
+      gate_->RefuseWrites(options.read_node.write_node);
+    }
     access_service_ =
         std::make_unique<access::AccessService>(registry_.get(), workers_.get());
     NCM_RETURN_IF_ERROR(access_service_->CheckComplete());

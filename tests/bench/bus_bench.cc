@@ -3,19 +3,24 @@
 //  1. a backlog of --events events published from the log to JetStream
 //     (events/s);
 //  2. --appenders concurrent appenders for --seconds, with the bus off and
-//     on (appends/s each), and the commit-to-acknowledgement time with it
-//     on (p50/p99);
+//     on (appends/s each), the CPU time per append of this process and of
+//     nats-server, and the commit-to-acknowledgement time with the bus on
+//     (p50/p99);
 //  3. a read node catching up from JetStream (its copy and its four read
 //     models) against the write node's own rebuild of the same read models
 //     from its log (events/s each).
 // build/bin/bus_bench --help
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -127,8 +132,36 @@ void WaitModels(ncm::readside::ReadSide* rs, uint64_t head) {
   }
 }
 
+// CPU seconds (user + system) used so far by this process or by `pid`.
+double CpuSeconds(pid_t pid = 0) {
+  if (pid == 0) {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
+           (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  }
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  std::getline(in, line);
+  // Fields after the command's closing parenthesis; utime and stime are
+  // the 14th and 15th of the whole line.
+  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> f; ++i) {
+    if (i >= 14) ticks += std::stod(f);
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+struct Cpu {
+  double self = 0, broker = 0;
+};
+
 // Appends of one event each from `threads` threads for `seconds`.
-uint64_t Steady(es::EventStore* store, int threads, int seconds) {
+uint64_t Steady(es::EventStore* store, int threads, int seconds, pid_t broker,
+                Cpu* cpu) {
+  const double self0 = CpuSeconds(), broker0 = CpuSeconds(broker);
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> done{0};
   std::vector<std::thread> ts;
@@ -148,6 +181,8 @@ uint64_t Steady(es::EventStore* store, int threads, int seconds) {
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   stop = true;
   for (auto& t : ts) t.join();
+  cpu->self = CpuSeconds() - self0;
+  cpu->broker = CpuSeconds(broker) - broker0;
   return done;
 }
 
@@ -193,6 +228,7 @@ int main(int argc, char** argv) {
     WaitModels(rs.get(), head);
   }
   const double rebuild_s = Seconds(t0);
+  double copied_s = 0;
   t0 = Clock::now();
   {
     auto copy = Open(dir + "/copy", "write");
@@ -201,6 +237,7 @@ int main(int argc, char** argv) {
     ro.source = bus::JetStreamSource(b);
     auto replica = bus::StartReplica(copy.get(), ro);
     while (copy->HeadPosition() < head) absl::SleepFor(absl::Milliseconds(5));
+    copied_s = Seconds(t0);
     WaitModels(rs.get(), head);
     replica->Stop();
   }
@@ -210,14 +247,17 @@ int main(int argc, char** argv) {
   Line("read node: copy from JetStream and build the same read models",
        absl::StrFormat("%.0f events/s (%.1f s), %.2fx the rebuild",
                        head / copy_s, copy_s, rebuild_s / copy_s));
+  Line("read node: its copy of the log alone (verified, durable)",
+       absl::StrFormat("%.0f events/s (%.1f s)", head / copied_s, copied_s));
 
   // 2. Steady state, bus off then on, on fresh stores.
   const int threads = absl::GetFlag(FLAGS_appenders);
   const int seconds = absl::GetFlag(FLAGS_seconds);
   uint64_t off, on;
+  Cpu cpu_off, cpu_on;
   {
     auto s = Open(dir + "/steady-off");
-    off = Steady(s.get(), threads, seconds);
+    off = Steady(s.get(), threads, seconds, nats.pid(), &cpu_off);
   }
   bus::BrokerOptions b2 = b;
   b2.stream = "NCM_LOG_STEADY";
@@ -226,7 +266,7 @@ int main(int argc, char** argv) {
   {
     auto s = Open(dir + "/steady-on");
     auto p = Publish(s.get(), b2);
-    on = Steady(s.get(), threads, seconds);
+    on = Steady(s.get(), threads, seconds, nats.pid(), &cpu_on);
     st = p->Status();
     WaitAcked(p.get(), s->HeadPosition(), absl::Minutes(5));
     p->Stop();
@@ -236,6 +276,13 @@ int main(int argc, char** argv) {
   Line(absl::StrFormat("%d appenders, 1 event each, bus on", threads),
        absl::StrFormat("%.0f appends/s (%.1f%% of off)",
                        on / static_cast<double>(seconds), 100.0 * on / off));
+  auto per = [](double s, uint64_t n) { return 1e6 * s / std::max<uint64_t>(n, 1); };
+  Line("CPU per append, bus off: this process",
+       absl::StrFormat("%.1f us", per(cpu_off.self, off)));
+  Line("CPU per append, bus on: this process, nats-server",
+       absl::StrFormat("%.1f us, %.1f us (%.0f%% and %.0f%% of a core)",
+                       per(cpu_on.self, on), per(cpu_on.broker, on),
+                       100 * cpu_on.self / seconds, 100 * cpu_on.broker / seconds));
   Line("commit to broker acknowledgement while appending, bus on",
        absl::StrFormat("p50 %.2f ms, p99 %.2f ms (last %d commits), lag at end %d",
                        st.commit_to_ack_p50_ms, st.commit_to_ack_p99_ms,

@@ -16,11 +16,13 @@
 
 #include "grpcpp/impl/codegen/client_unary_call.h"
 #include "gtest/gtest.h"
+#include "ncm/access/v1/access.grpc.pb.h"
 #include "ncm/bus/broker.h"
 #include "ncm/bus/publisher.h"
 #include "ncm/eventstore/rocksdb_event_store.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
 #include "ncm/ncmd/server.h"
+#include "ncm/services/command.h"
 #include "ncm/mous/v1/mous.grpc.pb.h"
 #include "ncm/readside/v1/readside.grpc.pb.h"
 #include "ncm/resolutions/v1/resolutions.grpc.pb.h"
@@ -659,6 +661,27 @@ TEST_F(BusTest, AReadNodeCopiesTheLogAndAnswersAsTheWriteNodeDoes) {
     EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
     EXPECT_THAT(s.error_message(), ::testing::HasSubstr(write->address()));
   }
+  {
+    // Before any check of the request: an empty one, which the write node
+    // refuses as INVALID_ARGUMENT, is sent to the write node.
+    grpc::ClientContext ctx;
+    ncm::stakeholders::v1::RegisterOrganisationRequest r;
+    ncm::common::v1::CommandResult resp;
+    grpc::Status s = st->RegisterOrganisation(&ctx, r, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(s.error_message(), ::testing::HasSubstr(write->address()));
+  }
+  {
+    grpc::ClientContext ctx;
+    ncm::access::v1::IssueTokenRequest r;
+    r.set_principal_id("refused-on-a-read-node");
+    r.set_role(ncm::access::v1::ROLE_READER);
+    ncm::access::v1::IssueTokenResponse resp;
+    grpc::Status s =
+        ncm::access::v1::Access::NewStub(rch)->IssueToken(&ctx, r, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(s.error_message(), ::testing::HasSubstr(write->address()));
+  }
   EXPECT_EQ(read->store()->HeadPosition(), head);
 
   // Read your writes: written on the write node, read on the read node at
@@ -789,6 +812,43 @@ TEST(ReplicaTest, GapsAndAlteredMessagesAreFilledFromTheWriteNode) {
                         ::testing::StartsWith("warn"))));
   EXPECT_THAT(logs, ::testing::Contains(
                         ::testing::HasSubstr("does not verify")));
+}
+
+// A fold's min_position on a read node waits for the copy's commit that
+// reaches it, and answers DEADLINE_EXCEEDED when none comes; the write
+// node answers OUT_OF_RANGE at once.
+TEST(ReplicaTest, MinPositionWaitsForTheCopy) {
+  TempDir dir;
+  es::RocksDbOptions wo;
+  wo.path = dir.Sub("write");
+  auto origin = es::OpenRocksDbEventStore(wo);
+  ASSERT_TRUE(origin.ok());
+  AppendHistory(origin->get(), 10, 2, 2);
+  es::ReadAllOptions o;
+  auto raw = (*origin)->ReadAllRaw(o);
+  ASSERT_TRUE(raw.ok());
+  es::RocksDbOptions co;
+  co.path = dir.Sub("copy");
+  co.copy_of = "write:1";
+  auto copy = es::OpenRocksDbEventStore(co);
+  ASSERT_TRUE(copy.ok());
+  const uint64_t head = (*origin)->HeadPosition();
+  EXPECT_EQ(ncm::services::CheckMinPosition(origin->get(), head + 1).code(),
+            absl::StatusCode::kOutOfRange);
+  std::thread later([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    EXPECT_TRUE((*copy)->AppendCopied(raw->frames).ok());
+  });
+  const absl::Time t0 = absl::Now();
+  EXPECT_TRUE(ncm::services::CheckMinPosition(copy->get(), head).ok());
+  const absl::Duration waited = absl::Now() - t0;
+  later.join();
+  EXPECT_GE(waited, absl::Milliseconds(250));
+  EXPECT_LT(waited, absl::Seconds(4));
+  absl::Status beyond = ncm::services::CheckMinPosition(copy->get(), head + 1);
+  EXPECT_EQ(beyond.code(), absl::StatusCode::kDeadlineExceeded) << beyond;
+  EXPECT_THAT(std::string(beyond.message()),
+              ::testing::HasSubstr(absl::StrCat("at position ", head)));
 }
 
 TEST(ReplicaTest, ACopyRefusesRecordsThatDoNotFit) {

@@ -275,6 +275,38 @@ TEST(AccessTableTest, EveryRuleIsWellFormed) {
   EXPECT_EQ(FindRule("/ncm.nothing.v1.Nothing/Call"), nullptr);
 }
 
+// What a read node refuses: every call that appends, and nothing else.
+TEST(AccessTableTest, WritesLogNamesEveryCallThatAppends) {
+  (void)ncm::eventstore::v1::AppendRequest::descriptor();
+  (void)ncm::readside::v1::ListReadModelsRequest::descriptor();
+  (void)ncm::mous::v1::GetMouRequest::descriptor();
+  (void)ncm::resources::v1::GetBudgetRequest::descriptor();
+  (void)ncm::resolutions::v1::GetMeetingRequest::descriptor();
+  int writers = 0;
+  for (const MethodRule& r : AccessRules()) {
+    const auto* m = google::protobuf::DescriptorPool::generated_pool()
+                        ->FindMethodByName(absl::StrReplaceAll(r.method, {{"/", "."}}));
+    ASSERT_NE(m, nullptr) << r.method;
+    // Every command answers with a CommandResult or its own response, and
+    // every query's name says it reads.
+    const bool reads = absl::StartsWith(m->name(), "Get") ||
+                       absl::StartsWith(m->name(), "List") ||
+                       absl::StartsWith(m->name(), "Read") ||
+                       m->name() == "Subscribe" || m->name() == "VerifyChain" ||
+                       m->name() == "WhoAmI" ||
+                       m->name() == "ImplementationReport" ||
+                       m->name() == "RebuildReadModel";  // local to each node
+    EXPECT_EQ(WritesLog("/" + r.method), !reads) << r.method;
+    EXPECT_EQ(WritesLog(r.method), !reads) << r.method;
+    writers += !reads;
+  }
+  EXPECT_GE(writers, 48);  // commands of the five domains, Append, principals
+  EXPECT_TRUE(WritesLog("/ncm.eventstore.v1.EventStore/Append"));
+  EXPECT_TRUE(WritesLog("/ncm.access.v1.Access/IssueToken"));
+  EXPECT_FALSE(WritesLog("/ncm.nothing.v1.Nothing/Call"));
+  EXPECT_FALSE(WritesLog("no slash"));
+}
+
 TEST(LimitsTest, OversizedFieldsAreNamedWithTheirLimit) {
   ncm::resolutions::v1::ReportProgressRequest r;
   r.set_narrative(std::string(services::kMaxProseBytes, 'n'));

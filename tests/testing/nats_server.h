@@ -96,6 +96,7 @@ class NatsServer {
   }
 
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   const std::string& name() const { return name_; }
   std::string url() const { return absl::StrCat("nats://127.0.0.1:", port_); }
   std::string log() const { return ReadFile(dir_ + "/nats.log"); }

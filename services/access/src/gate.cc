@@ -72,6 +72,11 @@ absl::StatusOr<services::Admission> AccessGate::Admit(
     Log(p->id, method, ctx->peer(), refused);
     return refused;
   }
+  if (!write_node_.empty() && WritesLog(method)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this is a read node; send ", method, " to the write node at ",
+        write_node_));
+  }
   services::Admission a;
   a.scoped = access == Access::kOwn;
   a.clear_personal_data = ReadsPersonalData(p->role);

@@ -1,9 +1,12 @@
 #include "ncm/access/policy.h"
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "google/protobuf/descriptor.h"
+#include "ncm/common/v1/common.pb.h"
 
 namespace ncm::access {
 namespace {
@@ -154,6 +157,31 @@ const MethodRule* FindRule(absl::string_view method) {
   absl::ConsumePrefix(&method, "/");
   auto it = index->find(method);
   return it == index->end() ? nullptr : it->second;
+}
+
+bool WritesLog(absl::string_view method) {
+  absl::ConsumePrefix(&method, "/");
+  static const auto* const writers = new absl::flat_hash_set<std::string>{
+      "ncm.eventstore.v1.EventStore/Append",
+      "ncm.access.v1.Access/IssueToken",
+      "ncm.access.v1.Access/BindCertificate",
+      "ncm.access.v1.Access/RevokePrincipal",
+  };
+  if (writers->contains(method)) return true;
+  const size_t slash = method.find('/');
+  if (slash == absl::string_view::npos) return false;
+  const google::protobuf::ServiceDescriptor* service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          std::string(method.substr(0, slash)));
+  const google::protobuf::MethodDescriptor* m =
+      service == nullptr
+          ? nullptr
+          : service->FindMethodByName(std::string(method.substr(slash + 1)));
+  if (m == nullptr) return false;
+  const google::protobuf::FieldDescriptor* f =
+      m->input_type()->FindFieldByName("options");
+  return f != nullptr &&
+         f->message_type() == ncm::common::v1::CommandOptions::descriptor();
 }
 
 std::string AccessTableMarkdown() {

@@ -156,8 +156,8 @@ class PublisherImpl final : public Publisher {
   void OnAck(uint64_t position, uint64_t sequence, bool duplicate,
              const absl::Status& st) {
     absl::MutexLock l(&mu_);
-    wake_ = true;
     if (!st.ok()) {
+      wake_ = true;
       if (!resync_) {
         resync_ = true;
         first_error_ = absl::StrCat("publish of position ", position,
@@ -166,6 +166,7 @@ class PublisherImpl final : public Publisher {
       return;
     }
     if (sequence != position) {
+      wake_ = true;
       resync_ = true;
       first_error_ = absl::StrCat("the broker stored position ", position,
                                   " as sequence ", sequence);
@@ -176,6 +177,13 @@ class PublisherImpl final : public Publisher {
       ++status_.published;
       (void)duplicate;  // the same bytes were already there: a success
       MeasureLocked();
+    }
+    // The publisher thread sleeps until a commit, not on every answer:
+    // only a full window waits for answers (a wake per answer would read
+    // the log once per event).
+    if (wake_at_ != 0 && acked_ >= wake_at_) {
+      wake_at_ = 0;
+      wake_ = true;
     }
   }
 
@@ -292,6 +300,7 @@ class PublisherImpl final : public Publisher {
                                acked_, " to_sequence=", st->last_seq));
     }
     acked_ = st->last_seq;
+    wake_at_ = 0;
     next_ = st->last_seq + 1;
     in_flight_bytes_.clear();
     MeasureLocked();
@@ -314,6 +323,16 @@ class PublisherImpl final : public Publisher {
     const uint64_t in_flight = next_ - 1 - std::min(acked, next_ - 1);
     if (in_flight >= options_.window_messages ||
         window_bytes_used_ >= options_.window_bytes) {
+      // Sleep until an eighth of the window is answered (or all of what is
+      // in flight, when large events fill the window's bytes).
+      absl::MutexLock l(&mu_);
+      wake_at_ = acked + std::max<uint64_t>(
+                             1, std::min<uint64_t>(in_flight,
+                                                   options_.window_messages / 8));
+      if (acked_ >= wake_at_) {  // answered meanwhile
+        wake_at_ = 0;
+        wake_ = true;
+      }
       return false;
     }
     es::ReadAllOptions o;
@@ -467,6 +486,9 @@ class PublisherImpl final : public Publisher {
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  // With the window full: the acknowledged position that wakes the
+  // publisher thread (0: none).
+  uint64_t wake_at_ ABSL_GUARDED_BY(mu_) = 0;
   bool resync_ ABSL_GUARDED_BY(mu_) = false;
   bool disconnected_ ABSL_GUARDED_BY(mu_) = false;
   std::string first_error_ ABSL_GUARDED_BY(mu_);

@@ -1,7 +1,11 @@
 #include "ncm/services/command.h"
 
+#include <algorithm>
+#include <memory>
+
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "ncm/services/ids.h"
 
@@ -85,17 +89,33 @@ absl::Status CheckMinPosition(es::EventStore* store, uint64_t min_position) {
   uint64_t head = store->HeadPosition();
   if (min_position > head && store->IsCopy()) {
     // A read node: the position was written on the write node and is on
-    // its way here.
-    const absl::Time deadline = absl::Now() + absl::Seconds(5);
-    while (head < min_position && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(2));
-      head = store->HeadPosition();
+    // its way here. Woken by the copy's commits, not by polling.
+    constexpr absl::Duration kCopyWait = absl::Seconds(5);
+    struct Waiter {
+      absl::Mutex mu;
+      uint64_t head ABSL_GUARDED_BY(mu) = 0;
+    };
+    auto w = std::make_shared<Waiter>();
+    const uint64_t id = store->AddCommitListener([w](uint64_t h) {
+      absl::MutexLock l(&w->mu);
+      w->head = std::max(w->head, h);
+    });
+    {
+      absl::MutexLock l(&w->mu);
+      // A commit between the first look and the listener is seen here.
+      w->head = std::max(w->head, store->HeadPosition());
+      auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu) {
+        return w->head >= min_position;
+      };
+      w->mu.AwaitWithTimeout(absl::Condition(&reached), kCopyWait);
+      head = w->head;
     }
+    store->RemoveCommitListener(id);
     if (head < min_position) {
       return absl::DeadlineExceededError(absl::StrCat(
           "this read node's copy of the log is at position ", head,
-          ", short of min_position ", min_position,
-          " after waiting 5s; retry, or ask the write node"));
+          ", short of min_position ", min_position, " after waiting ",
+          absl::FormatDuration(kCopyWait), "; retry, or ask the write node"));
     }
   }
   if (min_position > head) {

@@ -19,6 +19,11 @@ class AccessGate final : public services::Gate {
   // REQUIRES: `registry` outlives the gate.
   AccessGate(const PrincipalRegistry* registry, LogFn log);
 
+  // On a read node: every call that would append to the log is refused
+  // (FAILED_PRECONDITION naming `write_node`) once its caller is
+  // authenticated and allowed, before any handler looks at the request.
+  void RefuseWrites(std::string write_node) { write_node_ = std::move(write_node); }
+
   absl::StatusOr<services::Admission> Admit(
       grpc::ServerContextBase* ctx, absl::string_view method) const override;
   absl::Status CheckStanding(
@@ -35,6 +40,7 @@ class AccessGate final : public services::Gate {
 
   const PrincipalRegistry* const registry_;
   const LogFn log_;
+  std::string write_node_;  // empty: this node takes writes
 };
 
 }  // namespace ncm::access

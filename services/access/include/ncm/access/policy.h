@@ -41,6 +41,12 @@ const std::vector<MethodRule>& AccessRules();
 // nullptr when there is none (the call is then refused to everyone).
 const MethodRule* FindRule(absl::string_view method);
 
+// Whether "/package.Service/Method" (or without the leading '/') appends
+// to the log: every command (a request with ncm.common.v1.CommandOptions),
+// the event store's Append and the principal changes of the Access
+// service. A read node refuses these before anything else looks at them.
+bool WritesLog(absl::string_view method);
+
 // The table as Markdown, as the README shows it.
 std::string AccessTableMarkdown();
 
