@@ -241,13 +241,17 @@ TEST(AccessTableTest, TheReadmeShowsThePolicy) {
       << table;
 }
 
-TEST(AccessTableTest, EveryRuleIsWellFormed) {
-  // Links the descriptors of every served .proto into the pool.
+// Links the descriptors of every served .proto into the pool.
+void LinkServedProtos() {
   (void)ncm::eventstore::v1::AppendRequest::descriptor();
   (void)ncm::readside::v1::ListReadModelsRequest::descriptor();
   (void)ncm::mous::v1::GetMouRequest::descriptor();
   (void)ncm::resources::v1::GetBudgetRequest::descriptor();
   (void)ncm::resolutions::v1::GetMeetingRequest::descriptor();
+}
+
+TEST(AccessTableTest, EveryRuleIsWellFormed) {
+  LinkServedProtos();
   for (const MethodRule& r : AccessRules()) {
     EXPECT_EQ(FindRule("/" + r.method), &r) << r.method;
     EXPECT_EQ(r.For(pb::ROLE_ADMIN), Access::kAllowed) << r.method;
@@ -277,11 +281,7 @@ TEST(AccessTableTest, EveryRuleIsWellFormed) {
 
 // What a read node refuses: every call that appends, and nothing else.
 TEST(AccessTableTest, WritesLogNamesEveryCallThatAppends) {
-  (void)ncm::eventstore::v1::AppendRequest::descriptor();
-  (void)ncm::readside::v1::ListReadModelsRequest::descriptor();
-  (void)ncm::mous::v1::GetMouRequest::descriptor();
-  (void)ncm::resources::v1::GetBudgetRequest::descriptor();
-  (void)ncm::resolutions::v1::GetMeetingRequest::descriptor();
+  LinkServedProtos();
   int writers = 0;
   for (const MethodRule& r : AccessRules()) {
     const auto* m = google::protobuf::DescriptorPool::generated_pool()
