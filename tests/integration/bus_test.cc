@@ -750,28 +750,43 @@ class LossySource final : public bus::MessageSource {
   uint64_t next_;
 };
 
-TEST(ReplicaTest, GapsAndAlteredMessagesAreFilledFromTheWriteNode) {
-  TempDir dir;
-  es::RocksDbOptions wo;
-  wo.path = dir.Sub("write");
-  auto origin = es::OpenRocksDbEventStore(wo);
-  ASSERT_TRUE(origin.ok());
-  AppendHistory(origin->get(), 40, 3, 4);
-  es::RocksDbOptions co;
-  co.path = dir.Sub("copy");
-  co.copy_of = "127.0.0.1:1";
-  auto copy = es::OpenRocksDbEventStore(co);
-  ASSERT_TRUE(copy.ok());
+// A write node's store holding a generated history, and an empty copy of
+// it.
+class ReplicaTest : public ::testing::Test {
+ protected:
+  void Open(int n, int batch, int streams, std::string copy_of) {
+    es::RocksDbOptions wo;
+    wo.path = dir_.Sub("write");
+    auto origin = es::OpenRocksDbEventStore(wo);
+    ASSERT_TRUE(origin.ok()) << origin.status();
+    origin_ = std::move(*origin);
+    AppendHistory(origin_.get(), n, batch, streams);
+    es::RocksDbOptions co;
+    co.path = dir_.Sub("copy");
+    co.copy_of = std::move(copy_of);
+    auto copy = es::OpenRocksDbEventStore(co);
+    ASSERT_TRUE(copy.ok()) << copy.status();
+    copy_ = std::move(*copy);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<es::EventStore> origin_, copy_;
+};
+
+TEST_F(ReplicaTest, GapsAndAlteredMessagesAreFilledFromTheWriteNode) {
+  Open(40, 3, 4, "127.0.0.1:1");
+  es::EventStore* const copy = copy_.get();
+  es::EventStore* const origin = origin_.get();
   // A copy takes no appends of its own.
   es::AppendRequest r;
   r.streams.push_back({"x-1", es::ExpectedRevision::Any(),
                        {es::ProposedEvent{NewUuid(), "t", "p"}}});
-  EXPECT_EQ((*copy)->Append(std::move(r)).status().code(),
+  EXPECT_EQ(copy->Append(std::move(r)).status().code(),
             absl::StatusCode::kFailedPrecondition);
   std::vector<std::string> logs;
   absl::Mutex logs_mu;
   bus::ReplicaOptions ro;
-  es::EventStore* src = origin->get();
+  es::EventStore* src = origin;
   ro.source = [src](uint64_t from)
       -> absl::StatusOr<std::unique_ptr<bus::MessageSource>> {
     return std::unique_ptr<bus::MessageSource>(new LossySource(src, from));
@@ -788,13 +803,13 @@ TEST(ReplicaTest, GapsAndAlteredMessagesAreFilledFromTheWriteNode) {
     absl::MutexLock l(&logs_mu);
     logs.push_back(absl::StrCat(level, " ", f));
   };
-  auto replica = bus::StartReplica(copy->get(), ro);
+  auto replica = bus::StartReplica(copy, ro);
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while ((*copy)->HeadPosition() < 40 && absl::Now() < deadline) {
+  while (copy->HeadPosition() < 40 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
   }
-  ASSERT_EQ((*copy)->HeadPosition(), 40u);
-  EXPECT_EQ(HeadHashOf(copy->get()), HeadHashOf(origin->get()));
+  ASSERT_EQ(copy->HeadPosition(), 40u);
+  EXPECT_EQ(HeadHashOf(copy), HeadHashOf(origin));
   const bus::ReplicaStatus s = replica->Status();
   EXPECT_EQ(s.filled, 4u);  // 5..7, and 12
   EXPECT_EQ(s.refused, 1u);
@@ -810,50 +825,39 @@ TEST(ReplicaTest, GapsAndAlteredMessagesAreFilledFromTheWriteNode) {
 // A fold's min_position on a read node waits for the copy's commit that
 // reaches it, and answers DEADLINE_EXCEEDED when none comes; the write
 // node answers OUT_OF_RANGE at once.
-TEST(ReplicaTest, MinPositionWaitsForTheCopy) {
-  TempDir dir;
-  es::RocksDbOptions wo;
-  wo.path = dir.Sub("write");
-  auto origin = es::OpenRocksDbEventStore(wo);
-  ASSERT_TRUE(origin.ok());
-  AppendHistory(origin->get(), 10, 2, 2);
+TEST_F(ReplicaTest, MinPositionWaitsForTheCopy) {
+  Open(10, 2, 2, "write:1");
+  es::EventStore* const copy = copy_.get();
+  es::EventStore* const origin = origin_.get();
   es::ReadAllOptions o;
-  auto raw = (*origin)->ReadAllRaw(o);
+  auto raw = origin->ReadAllRaw(o);
   ASSERT_TRUE(raw.ok());
-  es::RocksDbOptions co;
-  co.path = dir.Sub("copy");
-  co.copy_of = "write:1";
-  auto copy = es::OpenRocksDbEventStore(co);
-  ASSERT_TRUE(copy.ok());
-  const uint64_t head = (*origin)->HeadPosition();
-  EXPECT_EQ(ncm::services::CheckMinPosition(origin->get(), head + 1).code(),
+  const uint64_t head = origin->HeadPosition();
+  EXPECT_EQ(ncm::services::CheckMinPosition(origin, head + 1).code(),
             absl::StatusCode::kOutOfRange);
   std::thread later([&] {
     absl::SleepFor(absl::Milliseconds(300));
-    EXPECT_TRUE((*copy)->AppendCopied(raw->frames).ok());
+    EXPECT_TRUE(copy->AppendCopied(raw->frames).ok());
   });
   const absl::Time t0 = absl::Now();
-  EXPECT_TRUE(ncm::services::CheckMinPosition(copy->get(), head).ok());
+  EXPECT_TRUE(ncm::services::CheckMinPosition(copy, head).ok());
   const absl::Duration waited = absl::Now() - t0;
   later.join();
   EXPECT_GE(waited, absl::Milliseconds(250));
   EXPECT_LT(waited, absl::Seconds(4));
-  absl::Status beyond = ncm::services::CheckMinPosition(copy->get(), head + 1);
+  absl::Status beyond = ncm::services::CheckMinPosition(copy, head + 1);
   EXPECT_EQ(beyond.code(), absl::StatusCode::kDeadlineExceeded) << beyond;
   EXPECT_THAT(std::string(beyond.message()),
               ::testing::HasSubstr(absl::StrCat("at position ", head)));
 }
 
-TEST(ReplicaTest, ACopyRefusesRecordsThatDoNotFit) {
-  TempDir dir;
-  es::RocksDbOptions wo;
-  wo.path = dir.Sub("write");
-  auto origin = es::OpenRocksDbEventStore(wo);
-  ASSERT_TRUE(origin.ok());
-  AppendHistory(origin->get(), 10, 2, 2);
+TEST_F(ReplicaTest, ACopyRefusesRecordsThatDoNotFit) {
+  Open(10, 2, 2, "write:1");
+  es::EventStore* const copy = copy_.get();
+  es::EventStore* const origin = origin_.get();
   es::ReadAllOptions o;
   o.max_count = 10;
-  auto raw = (*origin)->ReadAllRaw(o);
+  auto raw = origin->ReadAllRaw(o);
   ASSERT_TRUE(raw.ok());
   std::vector<std::string> values;
   absl::string_view frames = raw->frames, value;
@@ -863,32 +867,27 @@ TEST(ReplicaTest, ACopyRefusesRecordsThatDoNotFit) {
     for (int i : idx) codec::AppendFrame(values[i], &f);
     return f;
   };
-  es::RocksDbOptions co;
-  co.path = dir.Sub("copy");
-  co.copy_of = "write:1";
-  auto copy = es::OpenRocksDbEventStore(co);
-  ASSERT_TRUE(copy.ok());
   // Not the first position; a gap; then the right ones.
-  EXPECT_EQ((*copy)->AppendCopied(framed({1})).code(), absl::StatusCode::kDataLoss);
-  EXPECT_TRUE((*copy)->AppendCopied(framed({0, 1})).ok());
-  EXPECT_EQ((*copy)->AppendCopied(framed({3})).code(), absl::StatusCode::kDataLoss);
-  EXPECT_EQ((*copy)->AppendCopied(framed({2, 4})).code(), absl::StatusCode::kDataLoss);
-  EXPECT_EQ((*copy)->HeadPosition(), 2u);  // nothing of a refused batch
+  EXPECT_EQ(copy->AppendCopied(framed({1})).code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(copy->AppendCopied(framed({0, 1})).ok());
+  EXPECT_EQ(copy->AppendCopied(framed({3})).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(copy->AppendCopied(framed({2, 4})).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(copy->HeadPosition(), 2u);  // nothing of a refused batch
   std::string altered = values[2];
   altered[70] ^= 1;
   std::string f;
   codec::AppendFrame(altered, &f);
-  EXPECT_EQ((*copy)->AppendCopied(f).code(), absl::StatusCode::kDataLoss);
-  EXPECT_TRUE((*copy)->AppendCopied(framed({2, 3, 4, 5, 6, 7, 8, 9})).ok());
-  EXPECT_EQ(HeadHashOf(copy->get()), HeadHashOf(origin->get()));
+  EXPECT_EQ(copy->AppendCopied(f).code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(copy->AppendCopied(framed({2, 3, 4, 5, 6, 7, 8, 9})).ok());
+  EXPECT_EQ(HeadHashOf(copy), HeadHashOf(origin));
   // The copy's indexes work: streams read back as on the write node.
-  auto a = (*origin)->GetStreamInfo("load-0");
-  auto b = (*copy)->GetStreamInfo("load-0");
+  auto a = origin->GetStreamInfo("load-0");
+  auto b = copy->GetStreamInfo("load-0");
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->last_revision, b->last_revision);
   EXPECT_EQ(a->event_count, b->event_count);
   // A write node's store takes no copies.
-  EXPECT_EQ((*origin)->AppendCopied(framed({0})).code(),
+  EXPECT_EQ(origin->AppendCopied(framed({0})).code(),
             absl::StatusCode::kFailedPrecondition);
 }
 
