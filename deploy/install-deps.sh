@@ -9,6 +9,7 @@ PACKAGES=(
   librocksdb-dev libabsl-dev libssl-dev libnats-dev nats-server
   libgtest-dev libgmock-dev tzdata openssl
   clang libclang-rt-14-dev
+  libpq-dev libhiredis-dev
 )
 
 missing=()

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -25,6 +26,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -38,6 +40,9 @@
 #include "ncm/ncmd/server.h"
 #include "record_codec.h"
 #include "tests/bench/bench_util.h"
+#ifdef NCM_BENCH_PEERS
+#include "tests/bench/peers.h"
+#endif
 
 ABSL_FLAG(std::string, data_dir, "/tmp",
           "Folder in which a fresh working folder is made for the store and "
@@ -51,7 +56,13 @@ ABSL_FLAG(int64_t, replay_events, 500000,
           "figures; topped up with 1000-event appends.");
 ABSL_FLAG(std::string, only, "",
           "Comma list of sections to run (default all): fsync, append, "
-          "batch, inproc, replay, verify.");
+          "batch, inproc, replay, verify, peers.");
+ABSL_FLAG(std::string, postgres, "",
+          "libpq connection string of a PostgreSQL to compare with (section "
+          "peers; deploy/bench.sh starts one).");
+ABSL_FLAG(std::string, redis, "",
+          "host:port of a Redis to compare with (section peers; "
+          "deploy/bench.sh starts one).");
 
 namespace {
 
@@ -62,7 +73,7 @@ using ncm::bench::ComputePercentiles;
 using ncm::bench::Percentiles;
 
 constexpr char kEventType[] = "ncm.bench.v1.Sample";
-constexpr size_t kPayloadBytes = 200;
+constexpr size_t kPayloadBytes = 300;
 constexpr int kStreams = 1000;
 constexpr int kChannels = 4;
 constexpr uint64_t kPageSize = 10000;
@@ -75,8 +86,14 @@ constexpr std::chrono::minutes kLongCallDeadline(10);
 constexpr int kFsyncSamples = 200;
 constexpr std::chrono::seconds kFsyncBudget(3);
 constexpr std::chrono::minutes kTopUpBudget(10);
-const char* const kSections[] = {"fsync",  "append", "batch",
-                                 "inproc", "replay", "verify"};
+const char* const kSections[] = {"fsync",  "append", "batch", "inproc",
+                                 "replay", "verify", "peers"};
+// The workloads every store runs: events per call and concurrent clients.
+struct Workload {
+  int events;
+  int clients;
+};
+constexpr Workload kWorkloads[] = {{1, 1}, {1, 16}, {1, 64}, {100, 1}, {100, 8}};
 
 double Micros(Clock::duration d) {
   return std::chrono::duration<double, std::micro>(d).count();
@@ -105,6 +122,7 @@ class EventFactory {
   }
 
   std::string StreamId() { return absl::StrCat("bench-", rng_() % kStreams); }
+  const std::string& payload() const { return payload_; }
 
   void Fill(int count, pb::AppendRequest* request) {
     request->Clear();
@@ -725,6 +743,133 @@ class WorkDir {
   std::string path_;
 };
 
+#ifdef NCM_BENCH_PEERS
+// ---------------------------------------------------------------------------
+// The peers: the same workloads on PostgreSQL and Redis, one blocking
+// client per thread.
+
+using PeerConnect =
+    std::function<absl::StatusOr<std::unique_ptr<ncm::bench::PeerClient>>()>;
+
+// Connects `clients` clients, then appends from each until the window ends.
+absl::StatusOr<std::pair<Window, LoadStats>> RunPeerLoad(
+    const PeerConnect& connect, int clients, int events,
+    std::chrono::seconds measure) {
+  std::vector<std::unique_ptr<ncm::bench::PeerClient>> conns;
+  for (int i = 0; i < clients; ++i) {
+    auto c = connect();
+    if (!c.ok()) return c.status();
+    conns.push_back(std::move(*c));
+  }
+  const Window window = Window::Start(measure);
+  std::vector<LoadStats> stats(conns.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < conns.size(); ++i) {
+    threads.emplace_back([&, i] {
+      EventFactory factory(Seed());
+      std::vector<ncm::bench::PeerEvent> batch(static_cast<size_t>(events));
+      for (auto& e : batch) {
+        e.event_type = kEventType;
+        e.payload = factory.payload();
+      }
+      for (;;) {
+        const std::string stream = factory.StreamId();
+        for (auto& e : batch) e.event_id = factory.Uuid();
+        const Clock::time_point t0 = Clock::now();
+        absl::Status st = conns[i]->Append(stream, batch);
+        const Clock::time_point t1 = Clock::now();
+        if (!st.ok()) {
+          if (++stats[i].errors == 1) stats[i].first_error = st.ToString();
+          return;
+        }
+        if (window.Counts(t1)) {
+          stats[i].latencies_us.push_back(Micros(t1 - t0));
+          ++stats[i].calls;
+        }
+        if (t1 >= window.end) return;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  LoadStats total;
+  for (auto& st : stats) total.Merge(std::move(st));
+  return std::make_pair(window, std::move(total));
+}
+#endif  // NCM_BENCH_PEERS
+
+std::string EventsLabel(int events) {
+  return events == 1 ? "1 event" : absl::StrCat(events, " events");
+}
+
+// The name of a workload's row for `store` ("ncmd", "PostgreSQL", "Redis").
+std::string RowName(const std::string& store, Workload w) {
+  if (store == "ncmd") {
+    return absl::StrCat("gRPC append ", EventsLabel(w.events), ", in flight ",
+                        w.clients);
+  }
+  return absl::StrCat(store, " ", EventsLabel(w.events), ", clients ",
+                      w.clients);
+}
+
+// One table of every workload on every store that ran it, with the
+// ratios of the event store to each peer, then the targets.
+void PrintSideBySide(const Report& report,
+                     const std::optional<Percentiles>& fsync) {
+  const char* const peers[] = {"PostgreSQL", "Redis"};
+  std::printf("\nSide by side (events/s; p50 and p99 in us)\n");
+  std::printf("  %-22s %24s %24s %24s %9s %9s\n", "workload", "ncmd",
+              "PostgreSQL", "Redis", "ncmd/PG", "ncmd/Rds");
+  auto cell = [](const Row* r) {
+    if (r == nullptr) return std::string("-");
+    return absl::StrFormat("%.0f (%.0f/%.0f)", r->rate, r->latency_us->p50,
+                           r->latency_us->p99);
+  };
+  auto ratio = [](const Row* a, const Row* b) {
+    if (a == nullptr || b == nullptr || b->rate <= 0) return std::string("-");
+    return absl::StrFormat("%.2fx", a->rate / b->rate);
+  };
+  for (Workload w : kWorkloads) {
+    const Row* n = report.Find(RowName("ncmd", w));
+    const Row* pg = report.Find(RowName(peers[0], w));
+    const Row* rd = report.Find(RowName(peers[1], w));
+    std::printf("  %-22s %24s %24s %24s %9s %9s\n",
+                absl::StrCat(EventsLabel(w.events), ", ", w.clients,
+                             w.clients == 1 ? " client" : " clients")
+                    .c_str(),
+                cell(n).c_str(), cell(pg).c_str(), cell(rd).c_str(),
+                ratio(n, pg).c_str(), ratio(n, rd).c_str());
+  }
+  const Row* n1 = report.Find(RowName("ncmd", {1, 1}));
+  const Row* n64 = report.Find(RowName("ncmd", {1, 64}));
+  const Row* b8 = report.Find(RowName("ncmd", {100, 8}));
+  const Row* pg1 = report.Find(RowName(peers[0], {1, 1}));
+  const Row* pg64 = report.Find(RowName(peers[0], {1, 64}));
+  const Row* rd64 = report.Find(RowName(peers[1], {1, 64}));
+  std::printf("\nTargets (figures of this run)\n");
+  auto target = [](const std::string& what, double value, double aim) {
+    std::printf("  %-58s %7.2f  (aim %s %.2f: %s)\n", what.c_str(), value,
+                aim >= 0 ? ">=" : "<=", aim >= 0 ? aim : -aim,
+                (aim >= 0 ? value >= aim : value <= -aim) ? "met" : "missed");
+  };
+  if (n64 != nullptr && rd64 != nullptr) {
+    target("unary, 64 clients: ncmd / Redis", n64->rate / rd64->rate, 1.0);
+  }
+  if (n64 != nullptr && pg64 != nullptr) {
+    target("unary, 64 clients: ncmd / PostgreSQL", n64->rate / pg64->rate, 2.5);
+  }
+  if (n1 != nullptr && fsync.has_value() && fsync->p50 > 0) {
+    target("one client: ncmd p50 / fdatasync p50",
+           n1->latency_us->p50 / fsync->p50, -1.5);
+  }
+  if (n1 != nullptr && pg1 != nullptr) {
+    target("one client: ncmd / PostgreSQL", n1->rate / pg1->rate, 1.0);
+  }
+  if (b8 != nullptr && rd64 != nullptr) {
+    target("100-event batches (8 clients): ncmd / Redis 1 event at 64",
+           b8->rate / rd64->rate, 5.0);
+  }
+}
+
 int Run() {
   const std::chrono::seconds measure(std::max(1, absl::GetFlag(FLAGS_seconds)));
   const uint64_t replay_events = static_cast<uint64_t>(
@@ -770,11 +915,57 @@ int Run() {
     }
   }
 
+  if (wanted("peers")) {
+    const std::string pg = absl::GetFlag(FLAGS_postgres);
+    const std::string redis = absl::GetFlag(FLAGS_redis);
+#ifdef NCM_BENCH_PEERS
+    struct Peer {
+      const char* name;
+      std::string where;
+      std::function<absl::Status()> prepare;
+      PeerConnect connect;
+    };
+    const Peer peers[] = {
+        {"PostgreSQL", pg, [&] { return ncm::bench::PreparePostgres(pg); },
+         [&] { return ncm::bench::ConnectPostgres(pg); }},
+        {"Redis", redis, [&] { return ncm::bench::PrepareRedis(redis); },
+         [&] { return ncm::bench::ConnectRedis(redis); }},
+    };
+    for (const Peer& peer : peers) {
+      report.Section(absl::StrCat("[7] ", peer.name, ": the same workloads"));
+      if (peer.where.empty()) {
+        report.Note(absl::StrCat("not run: give --", absl::AsciiStrToLower(peer.name),
+                                 " (deploy/bench.sh starts one)"));
+        continue;
+      }
+      if (absl::Status st = peer.prepare(); !st.ok()) {
+        report.Note(absl::StrCat("not run: ", st.ToString()));
+        continue;
+      }
+      for (Workload w : kWorkloads) {
+        auto r = RunPeerLoad(peer.connect, w.clients, w.events, measure);
+        if (!r.ok()) {
+          report.Note(r.status().ToString());
+          break;
+        }
+        report.Add(LoadRow(RowName(peer.name, w), r->first,
+                           std::move(r->second), w.events));
+      }
+    }
+#else
+    if (!pg.empty() || !redis.empty()) {
+      report.Note("built without libpq and hiredis: the peers are not run "
+                  "(deploy/install-deps.sh installs them)");
+    }
+#endif
+  }
+
   const bool need_server = wanted("append") || wanted("batch") ||
                            wanted("inproc") || wanted("replay") ||
                            wanted("verify");
   if (!need_server) {
     report.PrintSummary();
+    PrintSideBySide(report, fsync_latency);
     return 0;
   }
 
@@ -814,12 +1005,12 @@ int Run() {
     report.Section(absl::StrFormat(
         "[2] Durable appends over gRPC, 1 event per call, %d channels",
         kChannels));
-    for (int n : {1, 16, 64}) {
-      GrpcAppendLoad load(stubs, n, 1);
+    for (Workload w : kWorkloads) {
+      if (w.events != 1) continue;
+      GrpcAppendLoad load(stubs, w.clients, 1);
       const Window window = Window::Start(measure);
       LoadStats stats = load.Run(window);
-      report.Add(LoadRow(absl::StrCat("gRPC append 1 event, in flight ", n),
-                         window, std::move(stats), 1));
+      report.Add(LoadRow(RowName("ncmd", w), window, std::move(stats), 1));
     }
     // The same calls without the append: what gRPC alone costs here.
     for (int n : {1, 64}) {
@@ -834,12 +1025,12 @@ int Run() {
 
   if (wanted("batch")) {
     report.Section("[3] Durable appends over gRPC, 100 events per call");
-    for (int n : {1, 8}) {
-      GrpcAppendLoad load(stubs, n, 100);
+    for (Workload w : kWorkloads) {
+      if (w.events == 1) continue;
+      GrpcAppendLoad load(stubs, w.clients, w.events);
       const Window window = Window::Start(measure);
       LoadStats stats = load.Run(window);
-      report.Add(LoadRow(absl::StrCat("gRPC append 100 events, in flight ", n),
-                         window, std::move(stats), 100));
+      report.Add(LoadRow(RowName("ncmd", w), window, std::move(stats), w.events));
     }
   }
 
@@ -863,6 +1054,7 @@ int Run() {
 
   if (!wanted("replay") && !wanted("inproc") && !wanted("verify")) {
     report.PrintSummary();
+    PrintSideBySide(report, fsync_latency);
     return 0;
   }
   report.Section("Log size for the reads");
@@ -931,6 +1123,7 @@ int Run() {
   }
 
   report.PrintSummary();
+  PrintSideBySide(report, fsync_latency);
   const Row* n1 = report.Find("gRPC append 1 event, in flight 1");
   if (n1 != nullptr && fsync_latency.has_value() && fsync_latency->p50 > 0) {
     std::printf("\n  p50(N=1) / fdatasync p50 = %.2f  (%.1f us / %.1f us)\n",
