@@ -1,6 +1,8 @@
 #include "ncm/services/eventstore_service.h"
 
 
+#include <algorithm>
+#include <deque>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
@@ -29,6 +31,12 @@ constexpr int kMaxSubscriptionsPerPrincipal = 64;
 // expired, their organisation suspended or withdrawn) while idle.
 constexpr absl::Duration kStandingSweep = absl::Seconds(1);
 constexpr uint32_t kDefaultSubscribeBatch = 256;
+// One append session's unanswered appends, and their bytes, beyond which
+// the server stops reading it; answers per message; open sessions.
+constexpr size_t kMaxSessionPending = 1024;
+constexpr size_t kMaxSessionPendingBytes = size_t{64} << 20;
+constexpr size_t kMaxSessionAnswersPerMessage = 1024;
+constexpr size_t kMaxSessions = 1024;
 
 void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
   const int64_t micros = absl::ToUnixMicros(t);
@@ -307,6 +315,239 @@ class SubscribeReactor final
   bool finished_ = false;  // guarded by handle_->mu
 };
 
+// One AppendSession call. Reads while fewer than kMaxSessionPending
+// appends (kMaxSessionPendingBytes) are unanswered; answers are gathered
+// and written one message at a time, the first of a burst from the
+// dispatcher, so that the event store's writer thread never serialises.
+class AppendSessionReactor final
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  struct Handle {
+    absl::Mutex mu;
+    AppendSessionReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+    std::string principal_id;  // set once, when registered
+  };
+  // Runs one append; `done` runs once with its status, on any thread,
+  // possibly before `append` returns.
+  using AppendFn = std::function<void(const pb::AppendRequest&,
+                                      pb::AppendResponse*, Done)>;
+
+  AppendSessionReactor(WorkerPool* dispatcher,
+                       std::function<absl::Status(std::shared_ptr<Handle>, bool)>
+                           registry,
+                       std::function<absl::Status()> standing,
+                       AppendFn append)
+      : dispatcher_(dispatcher),
+        registry_(std::move(registry)),
+        standing_(std::move(standing)),
+        append_(std::move(append)),
+        handle_(std::make_shared<Handle>()) {
+    absl::MutexLock l(&handle_->mu);
+    handle_->reactor = this;
+    absl::Status admitted = registry_(handle_, true);
+    if (!admitted.ok()) {
+      EndLocked(ToGrpcStatus(admitted));
+      return;
+    }
+    reading_ = true;
+    StartRead(&in_);
+  }
+
+  // Ends the call at once (shutdown, revocation, cancellation); answers
+  // not yet written are lost. REQUIRES: handle mutex held.
+  void EndLocked(const grpc::Status& status) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
+  void OnReadDone(bool ok) override {
+    // `reading_` stays set until the append is handed to the store, so
+    // that no later read overtakes it: appends apply in the order sent.
+    pb::AppendSessionRequest request;
+    {
+      absl::MutexLock l(&handle_->mu);
+      if (finished_) {
+        reading_ = false;
+        return;
+      }
+      if (!ok) {  // the client closed its side
+        reading_ = false;
+        read_closed_ = true;
+        MaybeFinishLocked();
+        return;
+      }
+      absl::Status parsed = ParseRequest(in_, &request);
+      in_.Clear();
+      if (parsed.ok()) parsed = standing_();
+      if (!parsed.ok()) {
+        reading_ = false;
+        StopLocked(ToGrpcStatus(parsed));
+        return;
+      }
+      const uint64_t id = request.correlation_id();
+      if (!pending_ids_.insert(id).second) {
+        AnswerLocked(id,
+                     absl::InvalidArgumentError(absl::StrCat(
+                         "correlation_id ", id,
+                         " is already unanswered in this session; give "
+                         "each pending append its own")),
+                     nullptr);
+        reading_ = false;
+        ResumeLocked();
+        return;
+      }
+      ++pending_;
+      pending_bytes_ += request.ByteSizeLong();
+    }
+    // Outside the lock: a refusal may answer before Append returns.
+    const uint64_t id = request.correlation_id();
+    const size_t bytes = request.ByteSizeLong();
+    auto response = std::make_shared<pb::AppendResponse>();
+    std::weak_ptr<Handle> weak = handle_;
+    append_(request.append(), response.get(),
+            [weak, id, bytes, response](absl::Status st) {
+              std::shared_ptr<Handle> h = weak.lock();
+              if (!h) return;
+              absl::MutexLock l(&h->mu);
+              if (h->reactor != nullptr) {
+                h->reactor->CompleteLocked(id, bytes, st, response.get());
+              }
+            });
+    absl::MutexLock l(&handle_->mu);
+    reading_ = false;
+    ResumeLocked();
+    MaybeFinishLocked();
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock l(&handle_->mu);
+    writing_ = false;
+    wire_.Clear();
+    if (!ok) {
+      EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                             "the append session's stream broke"));
+      return;
+    }
+    WriteLocked();  // on a gRPC thread: serialise here
+    MaybeFinishLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock l(&handle_->mu);
+    EndLocked(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    {
+      absl::MutexLock l(&handle_->mu);
+      handle_->reactor = nullptr;
+    }
+    registry_(handle_, false).IgnoreError();
+    delete this;
+  }
+
+ private:
+  // Stops reading after a bad message or a lost standing: what was taken
+  // is answered, then the call ends with `status`.
+  void StopLocked(const grpc::Status& status) {
+    read_closed_ = true;
+    end_status_ = status;
+    MaybeFinishLocked();
+  }
+
+  void CompleteLocked(uint64_t id, size_t bytes, const absl::Status& st,
+                      pb::AppendResponse* response) {
+    --pending_;
+    pending_bytes_ -= bytes;
+    pending_ids_.erase(id);
+    AnswerLocked(id, st, st.ok() ? response : nullptr);
+    ResumeLocked();
+    MaybeFinishLocked();
+  }
+
+  void AnswerLocked(uint64_t id, const absl::Status& st,
+                    pb::AppendResponse* response) {
+    pb::AppendOutcome& o = answers_.emplace_back();
+    o.set_correlation_id(id);
+    o.set_code(static_cast<int32_t>(st.code()));
+    o.set_message(std::string(st.message()));
+    if (response != nullptr) o.mutable_result()->Swap(response);
+    if (writing_ || finished_) return;
+    // The first answer of a burst: written from the dispatcher, not from
+    // the thread that completed the append (the store's writer).
+    writing_ = true;
+    std::weak_ptr<Handle> weak = handle_;
+    dispatcher_->Post([weak] {
+      std::shared_ptr<Handle> h = weak.lock();
+      if (!h) return;
+      absl::MutexLock l(&h->mu);
+      if (h->reactor == nullptr) return;
+      h->reactor->writing_ = false;
+      h->reactor->WriteLocked();
+      h->reactor->MaybeFinishLocked();
+    });
+  }
+
+  void WriteLocked() {
+    if (writing_ || finished_ || answers_.empty()) return;
+    pb::AppendSessionResponse out;
+    const size_t n = std::min(answers_.size(), kMaxSessionAnswersPerMessage);
+    out.mutable_outcomes()->Reserve(static_cast<int>(n));
+    for (size_t i = 0; i < n; ++i) {
+      out.add_outcomes()->Swap(&answers_.front());
+      answers_.pop_front();
+    }
+    SerializeResponse(out, &wire_);
+    writing_ = true;
+    StartWrite(&wire_);
+  }
+
+  // Reads the next append when there is room for it.
+  void ResumeLocked() {
+    if (reading_ || read_closed_ || finished_ ||
+        pending_ >= kMaxSessionPending ||
+        pending_bytes_ >= kMaxSessionPendingBytes) {
+      return;
+    }
+    reading_ = true;
+    StartRead(&in_);
+  }
+
+  void MaybeFinishLocked() {
+    if (finished_ || !read_closed_ || reading_ || pending_ > 0 || writing_ ||
+        !answers_.empty()) {
+      return;
+    }
+    EndLocked(end_status_);
+  }
+
+  WorkerPool* const dispatcher_;
+  std::function<absl::Status(std::shared_ptr<Handle>, bool)> registry_;
+  std::function<absl::Status()> standing_;
+  AppendFn append_;
+  std::shared_ptr<Handle> handle_;
+  // All guarded by handle_->mu.
+  grpc::ByteBuffer in_;
+  grpc::ByteBuffer wire_;
+  bool reading_ = false;
+  bool read_closed_ = false;
+  bool writing_ = false;
+  bool finished_ = false;
+  grpc::Status end_status_;
+  size_t pending_ = 0;
+  size_t pending_bytes_ = 0;
+  absl::flat_hash_set<uint64_t> pending_ids_;
+  std::deque<pb::AppendOutcome> answers_;
+};
+
+struct SessionRegistry {
+  absl::Mutex mu;
+  absl::flat_hash_set<std::shared_ptr<AppendSessionReactor::Handle>> open
+      ABSL_GUARDED_BY(mu);
+  bool closed ABSL_GUARDED_BY(mu) = false;
+};
+
 struct SubscriptionRegistry {
   absl::Mutex mu;
   absl::flat_hash_set<std::shared_ptr<SubscribeReactor::Handle>> open
@@ -325,6 +566,27 @@ void EndHandle(const std::shared_ptr<SubscribeReactor::Handle>& h,
   if (h->reactor != nullptr) h->reactor->EndLocked(status);
 }
 
+void EndSession(const std::shared_ptr<AppendSessionReactor::Handle>& h,
+                const grpc::Status& status) {
+  absl::MutexLock l(&h->mu);
+  if (h->reactor != nullptr) h->reactor->EndLocked(status);
+}
+
+// The open append sessions (of one principal; all when empty); `close`
+// refuses new ones from now on.
+std::vector<std::shared_ptr<AppendSessionReactor::Handle>> OpenSessions(
+    SessionRegistry* reg, const std::string& principal_id, bool close = false) {
+  std::vector<std::shared_ptr<AppendSessionReactor::Handle>> out;
+  absl::MutexLock l(&reg->mu);
+  if (close) reg->closed = true;
+  for (const auto& h : reg->open) {
+    if (principal_id.empty() || h->principal_id == principal_id) {
+      out.push_back(h);
+    }
+  }
+  return out;
+}
+
 
 EventStoreService::EventStoreService(es::EventStore* store, es::Limits limits,
                                      const Gate* gate, Scope scope)
@@ -335,7 +597,8 @@ EventStoreService::EventStoreService(es::EventStore* store, es::Limits limits,
       // One thread, so that wake-ups from the event store's writer never
       // do reads on the writer thread or block a gRPC thread.
       dispatcher_(std::make_unique<WorkerPool>(1)),
-      subscriptions_(std::make_unique<SubscriptionRegistry>()) {
+      subscriptions_(std::make_unique<SubscriptionRegistry>()),
+      sessions_(std::make_unique<SessionRegistry>()) {
   subscriptions_->sweeper = std::thread([this] { SweepStanding(); });
 }
 
@@ -372,12 +635,15 @@ void EventStoreService::EndSubscriptionsOf(const std::string& principal_id) {
       if (h->principal.id == principal_id) theirs.push_back(h);
     }
   }
-  for (auto& h : theirs) {
-    EndHandle(h, grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                              absl::StrCat("principal \"", principal_id,
-                                           "\" was revoked")));
+  const grpc::Status revoked(
+      grpc::StatusCode::UNAUTHENTICATED,
+      absl::StrCat("principal \"", principal_id, "\" was revoked"));
+  for (auto& h : theirs) EndHandle(h, revoked);
+  for (auto& h : OpenSessions(sessions_.get(), principal_id)) {
+    EndSession(h, revoked);
   }
 }
+
 
 void EventStoreService::Shutdown() {
   SubscriptionRegistry& reg = *subscriptions_;
@@ -393,6 +659,12 @@ void EventStoreService::Shutdown() {
     EndHandle(h, grpc::Status(grpc::StatusCode::UNAVAILABLE,
                               "the server is shutting down; resubscribe "
                               "after your checkpoint"));
+  }
+  for (auto& h : OpenSessions(sessions_.get(), "", /*close=*/true)) {
+    EndSession(h, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               "the server is shutting down; send the "
+                               "unanswered appends again, with the same "
+                               "event ids, to a running server"));
   }
 }
 
@@ -695,6 +967,59 @@ grpc::ServerUnaryReactor* EventStoreService::Append(
       [this](const Admission& a, const auto& req, auto* resp, Done done) {
         DoAppend(a, req, resp, std::move(done));
       });
+}
+
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
+EventStoreService::AppendSession(grpc::CallbackServerContext* ctx) {
+  using Reactor = grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
+  constexpr char kMethod[] = "/ncm.eventstore.v1.EventStore/AppendSession";
+  absl::StatusOr<Admission> admitted = gate_->Admit(ctx, kMethod);
+  if (admitted.ok()) {
+    absl::Status standing = gate_->CheckStanding(admitted->principal);
+    if (!standing.ok()) {
+      gate_->LogRefusal(admitted->principal, kMethod, standing);
+      admitted = standing;
+    }
+  }
+  if (!admitted.ok()) {
+    class Refused final : public Reactor {
+     public:
+      explicit Refused(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(admitted.status());
+  }
+  SessionRegistry& reg = *sessions_;
+  const Admission a = std::move(*admitted);
+  return new AppendSessionReactor(
+      dispatcher_.get(),
+      [&reg, principal = a.principal.id](
+          std::shared_ptr<AppendSessionReactor::Handle> h,
+          bool add) -> absl::Status {
+        absl::MutexLock l(&reg.mu);
+        if (!add) {
+          reg.open.erase(h);
+          return absl::OkStatus();
+        }
+        h->principal_id = principal;
+        if (reg.closed) {
+          return absl::UnavailableError("the server is shutting down");
+        }
+        if (reg.open.size() >= kMaxSessions) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "the server already serves ", kMaxSessions,
+              " append sessions, its limit; close one or retry later"));
+        }
+        reg.open.insert(std::move(h));
+        return absl::OkStatus();
+      },
+      [this, a, kMethod] {
+        absl::Status s = gate_->CheckStanding(a.principal);
+        if (!s.ok()) gate_->LogRefusal(a.principal, kMethod, s);
+        return s;
+      },
+      [this, a](const pb::AppendRequest& request, pb::AppendResponse* response,
+                Done done) { DoAppend(a, request, response, std::move(done)); });
 }
 
 grpc::ServerUnaryReactor* EventStoreService::ReadStream(

@@ -36,6 +36,7 @@
 #include "grpcpp/grpcpp.h"
 #include "ncm/eventstore/event_store.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
+#include "clients/common/append_session.h"
 #include "clients/common/connect.h"
 #include "ncm/ncmd/server.h"
 #include "record_codec.h"
@@ -421,6 +422,90 @@ class GrpcAppendLoad {
   const int events_per_call_;
   std::vector<std::unique_ptr<Slot>> slots_;
   Window window_;
+  absl::Mutex mu_;
+  int active_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Keeps `in_flight` appends outstanding over one AppendSession per stub:
+// each answer sends the next append on its session.
+class SessionAppendLoad {
+ public:
+  SessionAppendLoad(const Stubs& stubs, int in_flight, int events_per_call)
+      : stubs_(stubs), in_flight_(in_flight), events_(events_per_call) {}
+
+  LoadStats Run(const Window& window) {
+    window_ = window;
+    std::vector<std::unique_ptr<ncm::client::AppendSession>> sessions;
+    for (const auto& stub : stubs_) {
+      auto ctx = std::make_unique<grpc::ClientContext>();
+      ctx->set_deadline(std::chrono::system_clock::now() + kLongCallDeadline);
+      sessions.push_back(std::make_unique<ncm::client::AppendSession>(
+          stub.get(), std::move(ctx), 1024));
+    }
+    {
+      absl::MutexLock l(&mu_);
+      active_ = in_flight_;
+    }
+    for (int i = 0; i < in_flight_; ++i) {
+      slots_.push_back(std::make_unique<Slot>(
+          sessions[static_cast<size_t>(i) % sessions.size()].get(), Seed()));
+    }
+    for (auto& slot : slots_) Issue(slot.get());
+    {
+      absl::MutexLock l(&mu_);
+      mu_.Await(absl::Condition(
+          +[](int* active) { return *active == 0; }, &active_));
+    }
+    for (auto& s : sessions) s->Close().IgnoreError();
+    LoadStats total;
+    for (auto& slot : slots_) total.Merge(std::move(slot->stats));
+    return total;
+  }
+
+ private:
+  struct Slot {
+    Slot(ncm::client::AppendSession* s, uint64_t seed) : session(s), factory(seed) {}
+    ncm::client::AppendSession* session;
+    EventFactory factory;
+    LoadStats stats;
+    Clock::time_point start;
+  };
+
+  void Issue(Slot* slot) {
+    if (Clock::now() >= window_.end) return Done();
+    pb::AppendRequest request;
+    slot->factory.Fill(events_, &request);
+    slot->start = Clock::now();
+    absl::Status sent = slot->session->Append(
+        std::move(request),
+        [this, slot](const absl::Status& st, const pb::AppendResponse&) {
+          const Clock::time_point done = Clock::now();
+          if (!st.ok()) {
+            if (++slot->stats.errors == 1) slot->stats.first_error = st.ToString();
+            return Done();
+          }
+          if (window_.Counts(done)) {
+            slot->stats.latencies_us.push_back(Micros(done - slot->start));
+            ++slot->stats.calls;
+          }
+          Issue(slot);
+        });
+    if (!sent.ok()) {
+      if (++slot->stats.errors == 1) slot->stats.first_error = sent.ToString();
+      Done();
+    }
+  }
+
+  void Done() {
+    absl::MutexLock l(&mu_);
+    --active_;
+  }
+
+  const Stubs& stubs_;
+  const int in_flight_;
+  const int events_;
+  Window window_;
+  std::vector<std::unique_ptr<Slot>> slots_;
   absl::Mutex mu_;
   int active_ ABSL_GUARDED_BY(mu_) = 0;
 };
@@ -811,6 +896,11 @@ std::string RowName(const std::string& store, Workload w) {
                       w.clients);
 }
 
+std::string SessionRowName(Workload w) {
+  return absl::StrCat("gRPC session ", EventsLabel(w.events), ", in flight ",
+                      w.clients);
+}
+
 // One table of every workload on every store that ran it, with the
 // ratios of the event store to each peer, then the issue's targets.
 void PrintSideBySide(const Report& report,
@@ -839,8 +929,19 @@ void PrintSideBySide(const Report& report,
                 cell(n).c_str(), cell(pg).c_str(), cell(rd).c_str(),
                 ratio(n, pg).c_str(), ratio(n, rd).c_str());
   }
+  for (int n : {1, 64}) {
+    const Row* sn = report.Find(SessionRowName({1, n}));
+    const Row* pg = report.Find(RowName(peers[0], {1, n}));
+    const Row* rd = report.Find(RowName(peers[1], {1, n}));
+    std::printf("  %-22s %24s %24s %24s %9s %9s\n",
+                absl::StrCat("session, ", n, n == 1 ? " appender" : " appenders")
+                    .c_str(),
+                cell(sn).c_str(), cell(pg).c_str(), cell(rd).c_str(),
+                ratio(sn, pg).c_str(), ratio(sn, rd).c_str());
+  }
   const Row* n1 = report.Find(RowName("ncmd", {1, 1}));
   const Row* n64 = report.Find(RowName("ncmd", {1, 64}));
+  const Row* s64 = report.Find(SessionRowName({1, 64}));
   const Row* b8 = report.Find(RowName("ncmd", {100, 8}));
   const Row* pg1 = report.Find(RowName(peers[0], {1, 1}));
   const Row* pg64 = report.Find(RowName(peers[0], {1, 64}));
@@ -856,6 +957,10 @@ void PrintSideBySide(const Report& report,
   }
   if (n64 != nullptr && pg64 != nullptr) {
     target("unary, 64 clients: ncmd / PostgreSQL", n64->rate / pg64->rate, 2.5);
+  }
+  if (s64 != nullptr && rd64 != nullptr) {
+    target("session, 64 appenders: ncmd / Redis 1 event at 64",
+           s64->rate / rd64->rate, 2.0);
   }
   if (n1 != nullptr && fsync.has_value() && fsync->p50 > 0) {
     target("one client: ncmd p50 / fdatasync p50",
@@ -1012,6 +1117,13 @@ int Run() {
       LoadStats stats = load.Run(window);
       report.Add(LoadRow(RowName("ncmd", w), window, std::move(stats), 1));
     }
+    // The same appends over one AppendSession per channel.
+    for (int n : {1, 64}) {
+      SessionAppendLoad load(stubs, n, 1);
+      const Window window = Window::Start(measure);
+      LoadStats stats = load.Run(window);
+      report.Add(LoadRow(SessionRowName({1, n}), window, std::move(stats), 1));
+    }
     // The same calls without the append: what gRPC alone costs here.
     for (int n : {1, 64}) {
       GrpcAppendLoad load(stubs, n, 0);
@@ -1040,7 +1152,7 @@ int Run() {
       int threads;
       int events_per_call;
     };
-    for (Load l : {Load{64, 1}, Load{1, 100}, Load{8, 100}}) {
+    for (Load l : {Load{1, 1}, Load{64, 1}, Load{1, 100}, Load{8, 100}}) {
       const Window window = Window::Start(measure);
       LoadStats stats =
           RunStoreAppendLoad(store, l.threads, l.events_per_call, window);

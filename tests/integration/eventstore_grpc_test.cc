@@ -1,6 +1,8 @@
 // The EventStore gRPC API over real loopback TCP against a RocksDB store in
 // a temporary folder.
 #include <atomic>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +10,8 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "clients/common/append_session.h"
+#include "ncm/access/v1/access.grpc.pb.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
 #include "ncm/ncmd/server.h"
 #include "record_codec.h"
@@ -454,6 +458,166 @@ TEST_F(EventStoreGrpcTest, ShutdownEndsOpenSubscriptionsPromptly) {
   while (reader->Read(&msg)) {
   }
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  server_.reset();
+}
+
+// What an append session's callbacks saw.
+struct Outcomes {
+  absl::Mutex mu;
+  std::vector<std::pair<absl::Status, pb::AppendResponse>> got ABSL_GUARDED_BY(mu);
+
+  client::AppendSession::Callback Add(size_t slot) {
+    {
+      absl::MutexLock l(&mu);
+      if (got.size() <= slot) got.resize(slot + 1);
+    }
+    return [this, slot](const absl::Status& st, const pb::AppendResponse& r) {
+      absl::MutexLock l(&mu);
+      got[slot] = {st, r};
+    };
+  }
+};
+
+std::unique_ptr<grpc::ClientContext> SessionContext(const std::string& token = "") {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+  return ctx;
+}
+
+TEST_F(EventStoreGrpcTest, AnAppendSessionAnswersEveryAppendOnceDurable) {
+  constexpr int kAppends = 3000;
+  const size_t before = ReadAll().size();  // the first principal's event
+  Outcomes outcomes;
+  {
+    client::AppendSession session(stub_.get(), SessionContext(), 512);
+    for (int i = 0; i < kAppends; ++i) {
+      ASSERT_TRUE(session
+                      .Append(One(absl::StrCat("bulk-", i % 30),
+                                  pb::ExpectedRevision::ANY),
+                              outcomes.Add(i))
+                      .ok());
+    }
+    EXPECT_TRUE(session.Close().ok());
+  }
+  absl::MutexLock l(&outcomes.mu);
+  ASSERT_EQ(outcomes.got.size(), static_cast<size_t>(kAppends));
+  std::set<uint64_t> positions;
+  for (const auto& [st, r] : outcomes.got) {
+    ASSERT_TRUE(st.ok()) << st;
+    EXPECT_EQ(r.first_position(), r.last_position());
+    positions.insert(r.first_position());
+  }
+  // Every append durable at its own position, and the log holds them all.
+  EXPECT_EQ(positions.size(), static_cast<size_t>(kAppends));
+  EXPECT_EQ(*positions.begin(), before + 1);
+  EXPECT_EQ(*positions.rbegin(), before + kAppends);
+  EXPECT_EQ(ReadAll().size(), before + kAppends);
+  // Appends in one session apply in the order sent: each stream's
+  // revisions follow the order of its appends.
+  std::map<std::string, uint64_t> last;
+  for (int i = 0; i < kAppends; ++i) {
+    const auto& stream = outcomes.got[i].second.streams(0);
+    auto [it, fresh] = last.try_emplace(stream.stream_id(), stream.last_revision());
+    if (!fresh) {
+      EXPECT_EQ(stream.last_revision(), it->second + 1) << i;
+      it->second = stream.last_revision();
+    }
+  }
+}
+
+TEST_F(EventStoreGrpcTest, AnAppendSessionAnswersRefusalsAndGoesOn) {
+  pb::AppendRequest first = One("s-1", pb::ExpectedRevision::NO_STREAM);
+  const size_t before = ReadAll().size();
+  Outcomes outcomes;
+  client::AppendSession session(stub_.get(), SessionContext());
+  ASSERT_TRUE(session.Append(first, outcomes.Add(0)).ok());
+  // A failed expectation, a malformed append, a reserved category, the
+  // first append again (idempotent), then one that works.
+  ASSERT_TRUE(session.Append(One("s-1", pb::ExpectedRevision::EXACT, 5),
+                             outcomes.Add(1)).ok());
+  ASSERT_TRUE(session.Append(pb::AppendRequest(), outcomes.Add(2)).ok());
+  ASSERT_TRUE(session.Append(One("principal-x", pb::ExpectedRevision::ANY),
+                             outcomes.Add(3)).ok());
+  ASSERT_TRUE(session.Append(first, outcomes.Add(4)).ok());
+  ASSERT_TRUE(session.Append(One("s-1", pb::ExpectedRevision::EXACT, 0),
+                             outcomes.Add(5)).ok());
+  EXPECT_TRUE(session.Close().ok());
+  EXPECT_EQ(session.Append(first, outcomes.Add(6)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  absl::MutexLock l(&outcomes.mu);
+  const auto& got = outcomes.got;
+  EXPECT_TRUE(got[0].first.ok()) << got[0].first;
+  EXPECT_EQ(got[1].first.code(), absl::StatusCode::kAborted) << got[1].first;
+  EXPECT_THAT(std::string(got[1].first.message()), HasSubstr("s-1"));
+  EXPECT_EQ(got[2].first.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(got[3].first.code(), absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(got[4].first.ok()) << got[4].first;
+  EXPECT_TRUE(got[4].second.idempotent_replay());
+  EXPECT_EQ(got[4].second.first_position(), got[0].second.first_position());
+  ASSERT_TRUE(got[5].first.ok()) << got[5].first;
+  EXPECT_EQ(got[5].second.streams(0).last_revision(), 1u);
+  EXPECT_EQ(ReadAll().size(), before + 2);  // nothing refused was written
+}
+
+TEST_F(EventStoreGrpcTest, AnAppendSessionIsHeldToItsPrincipal) {
+  namespace apb = ::ncm::access::v1;
+  auto access = apb::Access::NewStub(channel_);
+  auto issue = [&](const std::string& id, apb::Role role) {
+    grpc::ClientContext ctx;
+    apb::IssueTokenRequest r;
+    r.set_principal_id(id);
+    r.set_role(role);
+    apb::IssueTokenResponse out;
+    grpc::Status s = access->IssueToken(&ctx, r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.token();
+  };
+  // A reader may not open one.
+  {
+    client::AppendSession session(stub_.get(),
+                                  SessionContext(issue("reader-1", apb::ROLE_READER)));
+    EXPECT_EQ(session.Close().code(), absl::StatusCode::kPermissionDenied);
+  }
+  // A revoked principal's open session ends.
+  const std::string token = issue("loader-1", apb::ROLE_ADMIN);
+  Outcomes outcomes;
+  client::AppendSession session(stub_.get(), SessionContext(token));
+  ASSERT_TRUE(session.Append(One("load-1", pb::ExpectedRevision::ANY),
+                             outcomes.Add(0)).ok());
+  {
+    absl::Time deadline = absl::Now() + absl::Seconds(10);
+    for (;;) {
+      {
+        absl::MutexLock l(&outcomes.mu);
+        if (outcomes.got[0].first.ok() && outcomes.got[0].second.last_position() > 0) break;
+      }
+      ASSERT_LT(absl::Now(), deadline);
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+  {
+    grpc::ClientContext ctx;
+    apb::RevokePrincipalRequest r;
+    r.set_principal_id("loader-1");
+    r.set_reason("leaves the project");
+    ncm::common::v1::CommandResult out;
+    grpc::Status s = access->RevokePrincipal(&ctx, r, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_EQ(session.Close().code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(EventStoreGrpcTest, ShutdownEndsOpenAppendSessions) {
+  client::AppendSession session(stub_.get(), SessionContext());
+  Outcomes outcomes;
+  ASSERT_TRUE(session.Append(One("s-a", pb::ExpectedRevision::ANY),
+                             outcomes.Add(0)).ok());
+  absl::SleepFor(absl::Milliseconds(200));
+  const absl::Time start = absl::Now();
+  server_->Shutdown(absl::Seconds(30));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_EQ(session.Close().code(), absl::StatusCode::kUnavailable);
   server_.reset();
 }
 

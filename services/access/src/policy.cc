@@ -35,6 +35,7 @@ constexpr Row kRows[] = {
     {"ncm.access.v1.Access/WhoAmI", kAnyone},
 
     {"ncm.eventstore.v1.EventStore/Append", kAdminOnly},
+    {"ncm.eventstore.v1.EventStore/AppendSession", kAdminOnly},
     {"ncm.eventstore.v1.EventStore/ReadStream", kHistory},
     {"ncm.eventstore.v1.EventStore/ReadAll", kHistory},
     {"ncm.eventstore.v1.EventStore/Subscribe", kHistory},
@@ -163,6 +164,7 @@ bool WritesLog(absl::string_view method) {
   absl::ConsumePrefix(&method, "/");
   static const auto* const writers = new absl::flat_hash_set<std::string>{
       "ncm.eventstore.v1.EventStore/Append",
+      "ncm.eventstore.v1.EventStore/AppendSession",
       "ncm.access.v1.Access/IssueToken",
       "ncm.access.v1.Access/BindCertificate",
       "ncm.access.v1.Access/RevokePrincipal",

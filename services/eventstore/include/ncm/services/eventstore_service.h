@@ -17,6 +17,7 @@ namespace ncm::services {
 
 class WorkerPool;
 struct SubscriptionRegistry;
+struct SessionRegistry;
 
 // Converts a recorded event to its protobuf form.
 void ToProto(const eventstore::RecordedEvent& e,
@@ -26,12 +27,13 @@ namespace espb = ::ncm::eventstore::v1;
 
 // Every method is served on raw bytes (see raw_call.h).
 using EventStoreRawService = espb::EventStore::WithRawCallbackMethod_Append<
+    espb::EventStore::WithRawCallbackMethod_AppendSession<
     espb::EventStore::WithRawCallbackMethod_ReadStream<
         espb::EventStore::WithRawCallbackMethod_ReadAll<
             espb::EventStore::WithRawCallbackMethod_Subscribe<
                 espb::EventStore::WithRawCallbackMethod_GetStreamInfo<
                     espb::EventStore::WithRawCallbackMethod_VerifyChain<
-                        espb::EventStore::Service>>>>>>;
+                        espb::EventStore::Service>>>>>>>;
 
 class EventStoreService final : public EventStoreRawService {
  public:
@@ -54,6 +56,8 @@ class EventStoreService final : public EventStoreRawService {
   grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* ctx,
                                    const grpc::ByteBuffer* request,
                                    grpc::ByteBuffer* response) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* AppendSession(
+      grpc::CallbackServerContext* ctx) override;
   grpc::ServerUnaryReactor* ReadStream(grpc::CallbackServerContext* ctx,
                                        const grpc::ByteBuffer* request,
                                        grpc::ByteBuffer* response) override;
@@ -74,7 +78,8 @@ class EventStoreService final : public EventStoreRawService {
   // that the shutdown need not wait for them.
   void Shutdown();
 
-  // Ends the open subscriptions of a principal (once it is revoked).
+  // Ends the open subscriptions and append sessions of a principal (once
+  // it is revoked).
   // Subscriptions of principals that lose their standing otherwise (token
   // expired, organisation suspended or withdrawn) end at their next
   // message, and within a second while idle.
@@ -88,6 +93,7 @@ class EventStoreService final : public EventStoreRawService {
   const Scope scope_;
   std::unique_ptr<WorkerPool> dispatcher_;
   std::unique_ptr<SubscriptionRegistry> subscriptions_;
+  std::unique_ptr<SessionRegistry> sessions_;
 
   template <typename Req, typename Resp, typename Fn>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
