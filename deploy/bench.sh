@@ -80,7 +80,7 @@ for _ in $(seq 100); do
 done
 
 echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT, $(redis-server --version | awk '{print $1, $3}') on 127.0.0.1:$REDIS_PORT"
-build/bin/eventstore_bench --only=fsync,peers,append,batch \
-  --seconds="$SECONDS_PER_RUN" \
+build/bin/eventstore_bench --only=fsync,peers,append,batch,inproc \
+  --seconds="$SECONDS_PER_RUN" --replay_events=10000 \
   --postgres="host=127.0.0.1 port=$PG_PORT user=bench dbname=postgres" \
   --redis="127.0.0.1:$REDIS_PORT" "$@"

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -34,6 +35,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 #include "ncm/eventstore/event_store.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
 #include "clients/common/append_session.h"
@@ -697,6 +700,76 @@ LoadStats RunStoreAppendLoad(es::EventStore* store, int threads,
   return total;
 }
 
+// The same work as the store's appends, done straight on RocksDB: per
+// event three keys (the position in "log" with a value of the store's
+// record size, the stream and revision in "streams", the event id in
+// "ids"), one synced WriteBatch per call, RocksDB's own group commit
+// across threads. The raw library's rate for the bytes and keys an append
+// writes.
+absl::StatusOr<LoadStats> RunRawRocksLoad(const std::string& path, int threads,
+                                          int events_per_call,
+                                          size_t log_value_bytes,
+                                          const Window& window) {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, {}}, {"log", {}}, {"streams", {}},
+      {"ids", {}}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status st = rocksdb::DB::Open(options, path, cfs, &handles, &raw);
+  if (!st.ok()) return absl::InternalError(st.ToString());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::atomic<uint64_t> next_position{1};
+  std::vector<LoadStats> per_thread(threads);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      std::mt19937_64 rng(Seed());
+      std::string value(log_value_bytes, 'v');
+      for (char& c : value) c = static_cast<char>(rng());
+      LoadStats& stats = per_thread[t];
+      while (Clock::now() < window.end) {
+        rocksdb::WriteBatch batch;
+        const uint64_t first = next_position.fetch_add(events_per_call);
+        const std::string stream = absl::StrCat("bench-", rng() % kStreams);
+        for (int i = 0; i < events_per_call; ++i) {
+          char pos[8], id[16];
+          const uint64_t p = first + i;
+          for (int b = 0; b < 8; ++b) pos[b] = static_cast<char>(p >> (56 - 8 * b));
+          const uint64_t a = rng(), c = rng();
+          std::memcpy(id, &a, 8);
+          std::memcpy(id + 8, &c, 8);
+          batch.Put(handles[1], rocksdb::Slice(pos, 8), value);
+          batch.Put(handles[2], absl::StrCat(stream, std::string(pos, 8)),
+                    rocksdb::Slice(pos, 8));
+          batch.Put(handles[3], rocksdb::Slice(id, 16), rocksdb::Slice(pos, 8));
+        }
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        const Clock::time_point start = Clock::now();
+        rocksdb::Status w = db->Write(wo, &batch);
+        const Clock::time_point done = Clock::now();
+        if (!w.ok()) {
+          ++stats.errors;
+          stats.first_error = w.ToString();
+          break;
+        }
+        if (window.Counts(done)) {
+          stats.latencies_us.push_back(Micros(done - start));
+          ++stats.calls;
+        }
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  LoadStats total;
+  for (auto& s : per_thread) total.Merge(std::move(s));
+  return total;
+}
+
 // Appends 1000-event batches from a few threads until the log holds
 // `target` events.
 absl::Status TopUp(es::EventStore* store, uint64_t target, Report* report) {
@@ -962,6 +1035,17 @@ void PrintSideBySide(const Report& report,
     target("session, 64 appenders: ncmd / Redis 1 event at 64",
            s64->rate / rd64->rate, 2.0);
   }
+  for (int threads : {1, 8}) {
+    const Row* store = report.Find(
+        absl::StrFormat("in-proc append 100 events, %d thr", threads));
+    const Row* raw = report.Find(
+        absl::StrFormat("raw RocksDB batch 100 events, %d thr", threads));
+    if (store != nullptr && raw != nullptr && raw->rate > 0) {
+      target(absl::StrFormat("in-proc 100-event batches, %d thr: store / raw RocksDB",
+                             threads),
+             store->rate / raw->rate, 0.5);
+    }
+  }
   if (n1 != nullptr && fsync.has_value() && fsync->p50 > 0) {
     target("one client: ncmd p50 / fdatasync p50",
            n1->latency_us->p50 / fsync->p50, -1.5);
@@ -1147,7 +1231,20 @@ int Run() {
   }
 
   if (wanted("inproc")) {
-    report.Section("[6a] Durable appends in-process (RocksDB store, no gRPC)");
+    report.Section(
+        "[6a] Durable appends in-process (RocksDB store, no gRPC), each with "
+        "the raw RocksDB rate for the same keys and bytes");
+    // The size of one stored record, for the raw runs.
+    size_t log_value_bytes = 0;
+    {
+      es::ReadAllOptions o;
+      o.max_count = 1;
+      o.from_position = std::max<uint64_t>(1, store->HeadPosition());
+      auto r = store->ReadAllRaw(o);
+      absl::string_view frames = r.ok() ? absl::string_view(r->frames) : "", v;
+      if (es::codec::NextFrame(&frames, &v)) log_value_bytes = v.size();
+      if (log_value_bytes == 0) log_value_bytes = kPayloadBytes + 160;
+    }
     struct Load {
       int threads;
       int events_per_call;
@@ -1161,6 +1258,20 @@ int Run() {
                                          l.events_per_call == 1 ? "" : "s",
                                          l.threads),
                          window, std::move(stats), l.events_per_call));
+      // The raw library, the same keys and bytes, on a folder of its own.
+      const Window raw_window = Window::Start(measure);
+      absl::StatusOr<LoadStats> raw = RunRawRocksLoad(
+          absl::StrCat(work.path(), "/raw-", l.threads, "-", l.events_per_call),
+          l.threads, l.events_per_call, log_value_bytes, raw_window);
+      if (!raw.ok()) {
+        report.Note(absl::StrCat("raw RocksDB: ", raw.status().ToString()));
+        continue;
+      }
+      report.Add(LoadRow(absl::StrFormat("raw RocksDB batch %d event%s, %d thr",
+                                         l.events_per_call,
+                                         l.events_per_call == 1 ? "" : "s",
+                                         l.threads),
+                         raw_window, std::move(*raw), l.events_per_call));
     }
   }
 
