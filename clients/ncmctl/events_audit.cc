@@ -1,5 +1,6 @@
-// events read and tail; audit verify (on the server, or of an export file,
+// events read, tail and import; audit verify (on the server, or of an export file,
 // offline), export and replay.
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -13,6 +14,8 @@
 #include "google/protobuf/util/json_util.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "absl/synchronization/mutex.h"
+#include "clients/common/append_session.h"
 #include "clients/ncmctl/extra.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
 #include "ncm/resolutions/domain.h"
@@ -172,6 +175,92 @@ int Tail(Env& env, const Command&, const Args& a) {
   grpc::Status s = reader->Finish();
   if (!s.ok()) FailWith(env, s);
   return kOk;
+}
+
+// events import FILE: one AppendRequest per line (the protobuf JSON
+// mapping), every line checked before anything is sent, then all of them
+// over one append session.
+int Import(Env& env, const Command&, const Args& a) {
+  if (a.positional.size() != 1) UsageError("usage: ncmctl events import FILE");
+  const std::string& path = a.positional[0];
+  std::ifstream in(path);
+  if (!in) Fail(kUsage, absl::StrCat("cannot read ", path));
+  std::vector<std::pair<int, espb::AppendRequest>> appends;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    espb::AppendRequest r;
+    auto parsed = google::protobuf::util::JsonStringToMessage(line, &r);
+    if (!parsed.ok()) {
+      Fail(kUsage, absl::StrCat(path, " line ", n, " is not an AppendRequest: ",
+                                parsed.message().as_string(),
+                                "; nothing was sent"));
+    }
+    appends.emplace_back(n, std::move(r));
+  }
+  struct Tally {
+    absl::Mutex mu;
+    uint64_t recorded = 0, replayed = 0, first = 0, last = 0;
+    std::vector<std::pair<int, absl::Status>> refused;
+  } tally;
+  auto stub = espb::EventStore::NewStub(env.channel);
+  ncm::client::AppendSession session(stub.get(),
+                                     std::make_unique<grpc::ClientContext>(), 512);
+  size_t sent = 0;
+  absl::Status send_status;
+  for (auto& [n, r] : appends) {
+    send_status = session.Append(
+        std::move(r), [&tally, n = n](const absl::Status& st,
+                                      const espb::AppendResponse& resp) {
+          absl::MutexLock l(&tally.mu);
+          if (!st.ok()) {
+            tally.refused.emplace_back(n, st);
+            return;
+          }
+          if (resp.idempotent_replay()) {
+            ++tally.replayed;
+            return;
+          }
+          ++tally.recorded;
+          if (tally.first == 0 || resp.first_position() < tally.first) {
+            tally.first = resp.first_position();
+          }
+          tally.last = std::max<uint64_t>(tally.last, resp.last_position());
+        });
+    if (!send_status.ok()) break;
+    ++sent;
+  }
+  const absl::Status ended = session.Close();
+  absl::MutexLock l(&tally.mu);
+  std::sort(tally.refused.begin(), tally.refused.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  *env.out << "imported " << path << ": " << tally.recorded << " of "
+           << appends.size() << " appends recorded";
+  if (tally.recorded > 0) {
+    *env.out << " (positions " << tally.first << ".." << tally.last << ")";
+  }
+  *env.out << ", " << tally.replayed << " already recorded, "
+           << tally.refused.size() << " refused\n";
+  constexpr size_t kShown = 20;
+  for (size_t i = 0; i < tally.refused.size() && i < kShown; ++i) {
+    const auto& [n, st] = tally.refused[i];
+    *env.err << "line " << n << ": " << absl::StatusCodeToString(st.code())
+             << ": " << st.message() << "\n";
+  }
+  if (tally.refused.size() > kShown) {
+    *env.err << "... and " << tally.refused.size() - kShown << " more refused\n";
+  }
+  if (!ended.ok() || !send_status.ok()) {
+    const absl::Status& why = !ended.ok() ? ended : send_status;
+    FailWith(env, grpc::Status(static_cast<grpc::StatusCode>(why.code()),
+                               absl::StrCat(std::string(why.message()), " (",
+                                            appends.size() - sent,
+                                            " appends not sent; importing the "
+                                            "file again is safe: recorded "
+                                            "events answer as already "
+                                            "recorded)")));
+  }
+  return tally.refused.empty() ? kOk : kRefused;
 }
 
 // The head position, for progress bars and default ranges.
@@ -460,6 +549,21 @@ std::vector<Command> EventCommands() {
     cmd.run = Tail;
     cmd.examples = {"ncmctl events tail --prefix resolution-",
                     "ncmctl events tail -f --type ncm.resolutions.v1.ProgressReported"};
+    out.push_back(cmd);
+  }
+  {
+    Command cmd = MakeCommand("events", "import",
+                              "Append many events from a file, over one append session");
+    cmd.positionals = {{"", "FILE"}};
+    cmd.run = Import;
+    cmd.more =
+        "FILE holds one EventStore AppendRequest per line in the protobuf "
+        "JSON mapping (streamId, expected, events with eventId, eventType "
+        "and a base64 payload). Every line is checked before anything is "
+        "sent. Each append is answered on its own: the refused ones are "
+        "listed by line (exit 1). Event ids make a second import of the "
+        "same file harmless.";
+    cmd.examples = {"ncmctl events import iom-2021-sync.jsonl"};
     out.push_back(cmd);
   }
   {

@@ -453,6 +453,44 @@ TEST_F(NcmctlTest, AnMouFromDraftToCompliance) {
 }
 
 // events tail -f follows the log live, filtered.
+TEST_F(NcmctlTest, EventsImportAppendsAFileOverOneSession) {
+  auto line = [](const std::string& stream, const std::string& id) {
+    return absl::StrCat(
+        R"({"streams":[{"streamId":")", stream,
+        R"(","expected":{"kind":"ANY"},"events":[{"eventId":")", id,
+        R"(","eventType":"ncm.partner.v1.Synced","payload":"aGVsbG8="}]}]})");
+  };
+  const std::string file = dir_.Sub("import.jsonl");
+  {
+    std::ofstream f(file);
+    f << line("partnersync-1", "3f2b1c9e-8d4a-4e7b-9c1d-0a1b2c3d4e5f") << "\n"
+      << line("partnersync-1", "4a3b2c1d-9e8f-4a7b-8c6d-1b2c3d4e5f60") << "\n"
+      << "\n"
+      << line("principal-x", "5b4c3d2e-1f0a-4b8c-9d7e-2c3d4e5f6071") << "\n";
+  }
+  Result r = Ctl({"events", "import", file});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("2 of 3 appends recorded"));
+  EXPECT_THAT(r.out, HasSubstr("0 already recorded, 1 refused"));
+  EXPECT_THAT(r.err, HasSubstr("line 4: PERMISSION_DENIED"));
+  // Again: the recorded events answer as already recorded.
+  r = Ctl({"events", "import", file});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("0 of 3 appends recorded, 2 already recorded"));
+  EXPECT_THAT(Ok({"events", "read", "partnersync-1"}),
+              HasSubstr("ncm.partner.v1.Synced"));
+  // A line that is not an AppendRequest: nothing is sent.
+  {
+    std::ofstream f(file);
+    f << line("partnersync-2", "6c5d4e3f-2a1b-4c9d-8e7f-3d4e5f607182") << "\n"
+      << "{not json\n";
+  }
+  r = Ctl({"events", "import", file});
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("line 2"));
+  EXPECT_NE(Ctl({"events", "read", "partnersync-2"}).code, 0);
+}
+
 TEST_F(NcmctlTest, TailFollowsNewEvents) {
   const std::string out = dir_.Sub("tail.txt");
   pid_t pid = fork();
