@@ -14,6 +14,10 @@ class MousProjection final : public readside::Projection {
  public:
   std::string name() const override { return kMousModel; }
 
+  std::vector<std::string> StreamPrefixes() const override {
+    return {std::string(kStreamPrefix)};
+  }
+
   absl::Status Apply(const eventstore::RecordedEvent& e,
                      readside::ProjectionTxn* txn) override {
     if (!absl::StartsWith(e.stream_id, kStreamPrefix)) return absl::OkStatus();

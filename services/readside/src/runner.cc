@@ -426,9 +426,15 @@ class ReadSideImpl final : public ReadSide {
       o.from_position = from;
       o.max_count = options_.page_events;
       o.max_bytes = options_.page_bytes;
+      o.filter.stream_prefixes = m->projection->StreamPrefixes();
+      if (!o.filter.Empty()) o.max_scan = 10 * options_.page_events;
       absl::StatusOr<es::ReadAllResult> page = store_->ReadAll(o);
       absl::Status s = page.status();
-      if (s.ok() && page->events.empty()) {
+      // Records examined up to here: the checkpoint may move this far even
+      // when the filter kept none of them.
+      const uint64_t through =
+          s.ok() ? std::max(from, page->next_position) - 1 : 0;
+      if (s.ok() && page->events.empty() && through < from) {
         // Caught up: persist what was applied (now and then), then sleep
         // until a commit moves the head past us.
         if (m->unflushed && absl::Now() - m->last_flush >= kIdleFlush) {
@@ -446,7 +452,7 @@ class ReadSideImpl final : public ReadSide {
         m->mu.AwaitWithTimeout(absl::Condition(&wake), absl::Milliseconds(500));
         continue;
       }
-      if (s.ok()) s = ApplyPage(m, page->events);
+      if (s.ok()) s = ApplyPage(m, page->events, through);
       if (!s.ok()) {
         absl::MutexLock l(&m->mu);
         m->error = std::string(s.message());
@@ -475,7 +481,10 @@ class ReadSideImpl final : public ReadSide {
   // it are applied again in a fresh batch, and it is recorded as a poison
   // event in the same batch, the checkpoint at its position; the next page
   // starts after it.
-  absl::Status ApplyPage(Model* m, const std::vector<es::RecordedEvent>& events) {
+  // `through`: the last position the page's read examined (at least its
+  // last event's).
+  absl::Status ApplyPage(Model* m, const std::vector<es::RecordedEvent>& events,
+                         uint64_t through) {
     absl::ReaderMutexLock cf_lock(&m->cf_mu);
     size_t count = events.size();
     std::optional<PoisonEvent> poison;
@@ -507,7 +516,8 @@ class ReadSideImpl final : public ReadSide {
       }
       NCM_RETURN_IF_ERROR(m->projection->EndPage(&txn));
       const uint64_t last =
-          poison ? poison->position : events[count - 1].position;
+          poison ? poison->position
+                 : std::max(through, count > 0 ? events[count - 1].position : 0);
       if (poison) {
         batch.Put(m->cf, kPoisonPrefix + EncodePosition(poison->position),
                   EncodePoison(*poison));

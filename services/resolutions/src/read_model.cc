@@ -45,6 +45,10 @@ class ResolutionsProjection final : public readside::Projection {
  public:
   std::string name() const override { return kResolutionsModel; }
 
+  std::vector<std::string> StreamPrefixes() const override {
+    return {std::string(kStreamPrefix)};
+  }
+
   absl::Status Apply(const es::RecordedEvent& e,
                      readside::ProjectionTxn* txn) override {
     if (!absl::StartsWith(e.stream_id, kStreamPrefix)) return absl::OkStatus();

@@ -14,6 +14,10 @@ class BudgetsProjection final : public readside::Projection {
  public:
   std::string name() const override { return kBudgetsModel; }
 
+  std::vector<std::string> StreamPrefixes() const override {
+    return {"budget-", "organisation-"};
+  }
+
   absl::Status Apply(const eventstore::RecordedEvent& e,
                      readside::ProjectionTxn* txn) override {
     if (absl::StartsWith(e.stream_id, "budget-")) {

@@ -33,6 +33,10 @@ class DirectoryProjection final : public readside::Projection {
  public:
   std::string name() const override { return kDirectoryModel; }
 
+  std::vector<std::string> StreamPrefixes() const override {
+    return {"organisation-", "meeting-"};
+  }
+
   absl::Status Apply(const es::RecordedEvent& e,
                      readside::ProjectionTxn* txn) override {
     if (absl::StartsWith(e.stream_id, "organisation-")) {

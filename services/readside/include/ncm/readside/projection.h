@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -51,6 +52,10 @@ class Projection {
   // starting with '\0' are reserved for the runner.
   virtual absl::Status Apply(const eventstore::RecordedEvent& e,
                              ProjectionTxn* txn) = 0;
+  // The stream prefixes ("resolution-") of every event Apply uses; empty:
+  // all. The runner reads only those: the store skips the others without
+  // decoding them, and the checkpoint moves past them.
+  virtual std::vector<std::string> StreamPrefixes() const { return {}; }
   // Called after the last Apply of a page, before the page and its
   // checkpoint are written: a projection that keeps decoded records in
   // memory during a page writes them here. Also called (and must drop its
