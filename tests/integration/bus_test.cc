@@ -97,7 +97,9 @@ void ExpectStreamEqualsLog(const bus::BrokerOptions& options,
   EXPECT_EQ(state->last_seq, head);
   EXPECT_EQ(state->messages, head);
   EXPECT_EQ(state->deleted, 0u);
-  if (head > 0) EXPECT_EQ(state->first_seq, 1u);
+  if (head > 0) {
+    EXPECT_EQ(state->first_seq, 1u);
+  }
   // A cluster that lost a member may take a while to place a consumer.
   auto reader = bus::StreamReader::Open(broker->get(), 1);
   for (int i = 0; i < 10 && !reader.ok(); ++i) {
@@ -778,9 +780,12 @@ TEST_F(ReplicaTest, GapsAndAlteredMessagesAreFilledFromTheWriteNode) {
   es::EventStore* const copy = copy_.get();
   es::EventStore* const origin = origin_.get();
   // A copy takes no appends of its own.
+  es::ProposedEvent event;
+  event.event_id = NewUuid();
+  event.event_type = "t";
+  event.payload = "p";
   es::AppendRequest r;
-  r.streams.push_back({"x-1", es::ExpectedRevision::Any(),
-                       {es::ProposedEvent{NewUuid(), "t", "p"}}});
+  r.streams.push_back({"x-1", es::ExpectedRevision::Any(), {event}});
   EXPECT_EQ(copy->Append(std::move(r)).status().code(),
             absl::StatusCode::kFailedPrecondition);
   std::vector<std::string> logs;

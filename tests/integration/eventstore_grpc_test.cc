@@ -332,7 +332,9 @@ TEST_F(EventStoreGrpcTest, BadInputIsRefusedAndTheServerKeepsServing) {
   // Nothing refused was written: only the liveness appends are there,
   // after the admin principal.
   for (const auto& e : ReadAll()) {
-    if (e.position() > 1) EXPECT_EQ(e.stream_id(), "alive-1");
+    if (e.position() > 1) {
+      EXPECT_EQ(e.stream_id(), "alive-1");
+    }
   }
 }
 
