@@ -182,73 +182,29 @@ void ToProto(const es::RecordedEvent& e, pb::RecordedEvent* out) {
   out->set_hash(HashBytes(e.hash));
 }
 
-// One Subscribe call. Writes one message at a time: the next batch is read
-// from the log only after the previous write completed, so a slow client
-// holds at most one message in the server.
-class SubscribeReactor final
-    : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+// What the server's streaming calls share: a handle that outlives the
+// reactor (work finishing on other threads finds the call gone), an end
+// that happens once, and the registry that counts the open calls.
+template <typename Reactor>
+struct CallHandle {
+  absl::Mutex mu;
+  Reactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
+  Principal principal;  // set once, when registered
+};
+
+template <typename Derived, typename Base>
+class StreamingCall : public Base {
  public:
-  struct Handle {
-    absl::Mutex mu;
-    SubscribeReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
-    Principal principal;  // set once, when registered
-  };
+  using Handle = CallHandle<Derived>;
+  // Adds (true) or removes (false) a call; a refused add ends the call.
+  using Registry = std::function<absl::Status(std::shared_ptr<Handle>, bool)>;
 
-  // `standing` is asked before each message is written: a principal that
-  // lost its standing (revoked, expired, organisation suspended or
-  // withdrawn) gets no more events, and the call ends with its status.
-  SubscribeReactor(es::EventStore* store, es::SubscriptionOptions options,
-                   WorkerPool* dispatcher,
-                   std::function<absl::Status(std::shared_ptr<Handle>, bool)>
-                       registry,
-                   std::function<absl::Status()> standing)
-      : dispatcher_(dispatcher),
-        registry_(std::move(registry)),
-        standing_(std::move(standing)),
-        handle_(std::make_shared<Handle>()),
-        sub_(store, std::move(options)) {
-    {
-      absl::MutexLock l(&handle_->mu);
-      handle_->reactor = this;
-    }
-    std::weak_ptr<Handle> weak = handle_;
-    sub_.SetWakeup([weak, dispatcher] {
-      dispatcher->Post([weak] { Pump(weak); });
-    });
-    absl::Status admitted = registry_(handle_, true);
-    if (!admitted.ok()) {
-      absl::MutexLock l(&handle_->mu);
-      EndLocked(ToGrpcStatus(admitted));
-      return;
-    }
-    Post();
-  }
-
-  // Runs on the dispatcher.
-  static void Pump(const std::weak_ptr<Handle>& weak) {
-    std::shared_ptr<Handle> h = weak.lock();
-    if (!h) return;
-    absl::MutexLock l(&h->mu);
-    if (h->reactor != nullptr) h->reactor->PumpLocked();
-  }
-
-  // Ends the call (server shutdown). REQUIRES: handle mutex held.
+  // Ends the call at once (shutdown, revocation, a broken stream); what
+  // was not yet written is lost. REQUIRES: handle mutex held.
   void EndLocked(const grpc::Status& status) {
     if (finished_) return;
     finished_ = true;
-    Finish(status);
-  }
-
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock l(&handle_->mu);
-    writing_ = false;
-    wire_.Clear();  // an idle subscriber holds no message
-    if (!ok) {
-      EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                             "the subscription stream broke"));
-      return;
-    }
-    Post();
+    this->Finish(status);
   }
 
   void OnCancel() override {
@@ -263,6 +219,83 @@ class SubscribeReactor final
     }
     registry_(handle_, false).IgnoreError();
     delete this;
+  }
+
+ protected:
+  explicit StreamingCall(Registry registry)
+      : registry_(std::move(registry)), handle_(std::make_shared<Handle>()) {
+    absl::MutexLock l(&handle_->mu);
+    handle_->reactor = static_cast<Derived*>(this);
+  }
+
+  // Registers the call; false (and the call ended) when refused.
+  // REQUIRES: handle mutex held.
+  bool RegisterLocked() {
+    absl::Status admitted = registry_(handle_, true);
+    if (admitted.ok()) return true;
+    EndLocked(ToGrpcStatus(admitted));
+    return false;
+  }
+
+  Registry registry_;
+  std::shared_ptr<Handle> handle_;
+  bool finished_ = false;  // guarded by handle_->mu
+};
+
+// Ends `h`'s call with `status` if it is still open.
+template <typename Reactor>
+void EndCall(const std::shared_ptr<CallHandle<Reactor>>& h,
+             const grpc::Status& status) {
+  absl::MutexLock l(&h->mu);
+  if (h->reactor != nullptr) h->reactor->EndLocked(status);
+}
+
+// One Subscribe call. Writes one message at a time: the next batch is read
+// from the log only after the previous write completed, so a slow client
+// holds at most one message in the server.
+class SubscribeReactor final
+    : public StreamingCall<SubscribeReactor,
+                           grpc::ServerWriteReactor<grpc::ByteBuffer>> {
+ public:
+  // `standing` is asked before each message is written: a principal that
+  // lost its standing (revoked, expired, organisation suspended or
+  // withdrawn) gets no more events, and the call ends with its status.
+  SubscribeReactor(es::EventStore* store, es::SubscriptionOptions options,
+                   WorkerPool* dispatcher, Registry registry,
+                   std::function<absl::Status()> standing)
+      : StreamingCall(std::move(registry)),
+        dispatcher_(dispatcher),
+        standing_(std::move(standing)),
+        sub_(store, std::move(options)) {
+    std::weak_ptr<Handle> weak = handle_;
+    sub_.SetWakeup([weak, dispatcher] {
+      dispatcher->Post([weak] { Pump(weak); });
+    });
+    {
+      absl::MutexLock l(&handle_->mu);
+      if (!RegisterLocked()) return;
+    }
+    Post();
+  }
+
+  // Runs on the dispatcher.
+  static void Pump(const std::weak_ptr<Handle>& weak) {
+    std::shared_ptr<Handle> h = weak.lock();
+    if (!h) return;
+    absl::MutexLock l(&h->mu);
+    if (h->reactor != nullptr) h->reactor->PumpLocked();
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock l(&handle_->mu);
+    writing_ = false;
+    wire_.Clear();  // an idle subscriber holds no message
+    if (!ok) {
+      EndLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                             "the subscription stream broke"));
+      return;
+    }
+    Post();
   }
 
  private:
@@ -306,13 +339,10 @@ class SubscribeReactor final
   }
 
   WorkerPool* const dispatcher_;
-  std::function<absl::Status(std::shared_ptr<Handle>, bool)> registry_;
   std::function<absl::Status()> standing_;
-  std::shared_ptr<Handle> handle_;
   es::Subscription sub_;
   grpc::ByteBuffer wire_;
-  bool writing_ = false;   // guarded by handle_->mu
-  bool finished_ = false;  // guarded by handle_->mu
+  bool writing_ = false;  // guarded by handle_->mu
 };
 
 // One AppendSession call. Reads while fewer than kMaxSessionPending
@@ -320,45 +350,26 @@ class SubscribeReactor final
 // and written one message at a time, the first of a burst from the
 // dispatcher, so that the event store's writer thread never serialises.
 class AppendSessionReactor final
-    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+    : public StreamingCall<
+          AppendSessionReactor,
+          grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>> {
  public:
-  struct Handle {
-    absl::Mutex mu;
-    AppendSessionReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;
-    std::string principal_id;  // set once, when registered
-  };
   // Runs one append; `done` runs once with its status, on any thread,
   // possibly before `append` returns.
   using AppendFn = std::function<void(const pb::AppendRequest&,
                                       pb::AppendResponse*, Done)>;
 
-  AppendSessionReactor(WorkerPool* dispatcher,
-                       std::function<absl::Status(std::shared_ptr<Handle>, bool)>
-                           registry,
+  AppendSessionReactor(WorkerPool* dispatcher, Registry registry,
                        std::function<absl::Status()> standing,
                        AppendFn append)
-      : dispatcher_(dispatcher),
-        registry_(std::move(registry)),
+      : StreamingCall(std::move(registry)),
+        dispatcher_(dispatcher),
         standing_(std::move(standing)),
-        append_(std::move(append)),
-        handle_(std::make_shared<Handle>()) {
+        append_(std::move(append)) {
     absl::MutexLock l(&handle_->mu);
-    handle_->reactor = this;
-    absl::Status admitted = registry_(handle_, true);
-    if (!admitted.ok()) {
-      EndLocked(ToGrpcStatus(admitted));
-      return;
-    }
+    if (!RegisterLocked()) return;
     reading_ = true;
     StartRead(&in_);
-  }
-
-  // Ends the call at once (shutdown, revocation, cancellation); answers
-  // not yet written are lost. REQUIRES: handle mutex held.
-  void EndLocked(const grpc::Status& status) {
-    if (finished_) return;
-    finished_ = true;
-    Finish(status);
   }
 
   void OnReadDone(bool ok) override {
@@ -431,20 +442,6 @@ class AppendSessionReactor final
     }
     WriteLocked();  // on a gRPC thread: serialise here
     MaybeFinishLocked();
-  }
-
-  void OnCancel() override {
-    absl::MutexLock l(&handle_->mu);
-    EndLocked(grpc::Status::CANCELLED);
-  }
-
-  void OnDone() override {
-    {
-      absl::MutexLock l(&handle_->mu);
-      handle_->reactor = nullptr;
-    }
-    registry_(handle_, false).IgnoreError();
-    delete this;
   }
 
  private:
@@ -523,17 +520,14 @@ class AppendSessionReactor final
   }
 
   WorkerPool* const dispatcher_;
-  std::function<absl::Status(std::shared_ptr<Handle>, bool)> registry_;
   std::function<absl::Status()> standing_;
   AppendFn append_;
-  std::shared_ptr<Handle> handle_;
   // All guarded by handle_->mu.
   grpc::ByteBuffer in_;
   grpc::ByteBuffer wire_;
   bool reading_ = false;
   bool read_closed_ = false;
   bool writing_ = false;
-  bool finished_ = false;
   grpc::Status end_status_;
   size_t pending_ = 0;
   size_t pending_bytes_ = 0;
@@ -559,19 +553,6 @@ struct SubscriptionRegistry {
   std::thread sweeper;
 };
 
-// Ends `h`'s call with `status` if it is still open.
-void EndHandle(const std::shared_ptr<SubscribeReactor::Handle>& h,
-               const grpc::Status& status) {
-  absl::MutexLock l(&h->mu);
-  if (h->reactor != nullptr) h->reactor->EndLocked(status);
-}
-
-void EndSession(const std::shared_ptr<AppendSessionReactor::Handle>& h,
-                const grpc::Status& status) {
-  absl::MutexLock l(&h->mu);
-  if (h->reactor != nullptr) h->reactor->EndLocked(status);
-}
-
 // The open append sessions (of one principal; all when empty); `close`
 // refuses new ones from now on.
 std::vector<std::shared_ptr<AppendSessionReactor::Handle>> OpenSessions(
@@ -580,7 +561,7 @@ std::vector<std::shared_ptr<AppendSessionReactor::Handle>> OpenSessions(
   absl::MutexLock l(&reg->mu);
   if (close) reg->closed = true;
   for (const auto& h : reg->open) {
-    if (principal_id.empty() || h->principal_id == principal_id) {
+    if (principal_id.empty() || h->principal.id == principal_id) {
       out.push_back(h);
     }
   }
@@ -621,7 +602,7 @@ void EventStoreService::SweepStanding() {
     for (const auto& h : open) {
       auto [it, fresh] = standing.try_emplace(h->principal.id);
       if (fresh) it->second = gate_->CheckStanding(h->principal);
-      if (!it->second.ok()) EndHandle(h, ToGrpcStatus(it->second));
+      if (!it->second.ok()) EndCall(h, ToGrpcStatus(it->second));
     }
   }
 }
@@ -638,9 +619,9 @@ void EventStoreService::EndSubscriptionsOf(const std::string& principal_id) {
   const grpc::Status revoked(
       grpc::StatusCode::UNAUTHENTICATED,
       absl::StrCat("principal \"", principal_id, "\" was revoked"));
-  for (auto& h : theirs) EndHandle(h, revoked);
+  for (auto& h : theirs) EndCall(h, revoked);
   for (auto& h : OpenSessions(sessions_.get(), principal_id)) {
-    EndSession(h, revoked);
+    EndCall(h, revoked);
   }
 }
 
@@ -656,12 +637,12 @@ void EventStoreService::Shutdown() {
   }
   if (reg.sweeper.joinable()) reg.sweeper.join();
   for (auto& h : open) {
-    EndHandle(h, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+    EndCall(h, grpc::Status(grpc::StatusCode::UNAVAILABLE,
                               "the server is shutting down; resubscribe "
                               "after your checkpoint"));
   }
   for (auto& h : OpenSessions(sessions_.get(), "", /*close=*/true)) {
-    EndSession(h, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+    EndCall(h, grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                "the server is shutting down; send the "
                                "unanswered appends again, with the same "
                                "event ids, to a running server"));
@@ -993,7 +974,7 @@ EventStoreService::AppendSession(grpc::CallbackServerContext* ctx) {
   const Admission a = std::move(*admitted);
   return new AppendSessionReactor(
       dispatcher_.get(),
-      [&reg, principal = a.principal.id](
+      [&reg, principal = a.principal](
           std::shared_ptr<AppendSessionReactor::Handle> h,
           bool add) -> absl::Status {
         absl::MutexLock l(&reg.mu);
@@ -1001,7 +982,7 @@ EventStoreService::AppendSession(grpc::CallbackServerContext* ctx) {
           reg.open.erase(h);
           return absl::OkStatus();
         }
-        h->principal_id = principal;
+        h->principal = principal;
         if (reg.closed) {
           return absl::UnavailableError("the server is shutting down");
         }
