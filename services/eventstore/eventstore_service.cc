@@ -223,14 +223,14 @@ class StreamingCall : public Base {
 
  protected:
   explicit StreamingCall(Registry registry)
-      : registry_(std::move(registry)), handle_(std::make_shared<Handle>()) {
-    absl::MutexLock l(&handle_->mu);
-    handle_->reactor = static_cast<Derived*>(this);
-  }
+      : registry_(std::move(registry)), handle_(std::make_shared<Handle>()) {}
 
-  // Registers the call; false (and the call ended) when refused.
-  // REQUIRES: handle mutex held.
+  // Makes the call reachable through its handle and registers it; false
+  // (and the call ended) when refused. Called from the derived
+  // constructor's body, once the reactor is whole. REQUIRES: handle mutex
+  // held.
   bool RegisterLocked() {
+    handle_->reactor = static_cast<Derived*>(this);
     absl::Status admitted = registry_(handle_, true);
     if (admitted.ok()) return true;
     EndLocked(ToGrpcStatus(admitted));
@@ -375,28 +375,30 @@ class AppendSessionReactor final
   void OnReadDone(bool ok) override {
     // `reading_` stays set until the append is handed to the store, so
     // that no later read overtakes it: appends apply in the order sent.
-    pb::AppendSessionRequest request;
     {
       absl::MutexLock l(&handle_->mu);
-      if (finished_) {
+      if (finished_ || !ok) {  // !ok: the client closed its side
         reading_ = false;
-        return;
-      }
-      if (!ok) {  // the client closed its side
-        reading_ = false;
-        read_closed_ = true;
+        read_closed_ = read_closed_ || !ok;
         MaybeFinishLocked();
         return;
       }
-      absl::Status parsed = ParseRequest(in_, &request);
-      in_.Clear();
-      if (parsed.ok()) parsed = standing_();
+    }
+    // `in_` is this read's alone until the next StartRead; the standing
+    // check may read the log: both outside the lock.
+    pb::AppendSessionRequest request;
+    absl::Status parsed = ParseRequest(in_, &request);
+    in_.Clear();
+    if (parsed.ok()) parsed = standing_();
+    const uint64_t id = request.correlation_id();
+    const size_t bytes = request.ByteSizeLong();
+    {
+      absl::MutexLock l(&handle_->mu);
       if (!parsed.ok()) {
         reading_ = false;
         StopLocked(ToGrpcStatus(parsed));
         return;
       }
-      const uint64_t id = request.correlation_id();
       if (!pending_ids_.insert(id).second) {
         AnswerLocked(id,
                      absl::InvalidArgumentError(absl::StrCat(
@@ -409,11 +411,9 @@ class AppendSessionReactor final
         return;
       }
       ++pending_;
-      pending_bytes_ += request.ByteSizeLong();
+      pending_bytes_ += bytes;
     }
     // Outside the lock: a refusal may answer before Append returns.
-    const uint64_t id = request.correlation_id();
-    const size_t bytes = request.ByteSizeLong();
     auto response = std::make_shared<pb::AppendResponse>();
     std::weak_ptr<Handle> weak = handle_;
     append_(request.append(), response.get(),
