@@ -55,7 +55,11 @@ void AppendSession::WriteNextLocked() {
     writing_msg_ = std::move(outgoing_.front());
     outgoing_.pop_front();
     writing_ = true;
-    StartWrite(&writing_msg_);
+    // With more appends queued, gRPC may hold this one to send it with
+    // them (the last of a burst goes without the hint and flushes all).
+    grpc::WriteOptions options;
+    if (!outgoing_.empty()) options.set_buffer_hint();
+    StartWrite(&writing_msg_, options);
     return;
   }
   if (closing_ && !writes_done_) {

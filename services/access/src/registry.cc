@@ -446,6 +446,31 @@ absl::StatusOr<services::Principal> PrincipalRegistry::Usable(
                              s.view.organisation_id()};
 }
 
+absl::StatusOr<stakeholders::OrganisationState>
+PrincipalRegistry::Organisation(const std::string& id) const {
+  absl::StatusOr<eventstore::StreamInfo> info =
+      store_->GetStreamInfo(stakeholders::OrganisationStream(id));
+  if (absl::IsNotFound(info.status())) {
+    return stakeholders::OrganisationState();  // not registered
+  }
+  if (!info.ok()) return info.status();
+  {
+    absl::MutexLock l(&orgs_mu_);
+    auto it = orgs_.find(id);
+    if (it != orgs_.end() && it->second.revision == info->last_revision) {
+      return it->second;
+    }
+  }
+  NCM_ASSIGN_OR_RETURN(stakeholders::OrganisationState org,
+                       stakeholders_->LoadOrganisation(id));
+  absl::MutexLock l(&orgs_mu_);
+  // Organisations are few; a bound keeps a flood of ids from growing it.
+  if (orgs_.size() >= kMaxCachedOrganisations) orgs_.clear();
+  auto& slot = orgs_[id];
+  if (org.revision >= slot.revision) slot = org;
+  return org;
+}
+
 absl::Status PrincipalRegistry::CheckActing(
     const services::Principal& principal) const {
   {
@@ -458,7 +483,7 @@ absl::Status PrincipalRegistry::CheckActing(
   }
   if (!NeedsOrganisation(principal.role)) return absl::OkStatus();
   NCM_ASSIGN_OR_RETURN(stakeholders::OrganisationState org,
-                       stakeholders_->LoadOrganisation(principal.organisation_id));
+                       Organisation(principal.organisation_id));
   if (org.exists && org.status == ncm::stakeholders::v1::ACTIVE) {
     return absl::OkStatus();
   }

@@ -15,6 +15,7 @@
 #include "ncm/eventstore/event_store.h"
 #include "ncm/services/command.h"
 #include "ncm/services/gate.h"
+#include "ncm/stakeholders/domain.h"
 #include "ncm/stakeholders/handler.h"
 
 namespace ncm::access {
@@ -104,6 +105,10 @@ class PrincipalRegistry {
               const services::Outcome& o, const services::CommandContext& ctx);
   void Index(PrincipalState s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<services::Principal> Usable(const PrincipalState& s) const;
+  // The organisation's state, folded again only when its stream moved on.
+  absl::StatusOr<stakeholders::OrganisationState> Organisation(
+      const std::string& id) const;
+  static constexpr size_t kMaxCachedOrganisations = 10000;
 
   // Reads principal events in (from, head] into their states.
   absl::Status Fold(uint64_t from,
@@ -125,6 +130,12 @@ class PrincipalRegistry {
       ABSL_GUARDED_BY(mu_);  // SHA-256 -> principal id
   absl::flat_hash_map<std::string, std::string> by_subject_
       ABSL_GUARDED_BY(mu_);  // bound subject -> principal id
+  // The organisations partners act for, as last folded, each with the
+  // stream revision it was folded at: a call refolds an organisation only
+  // when its stream has moved on.
+  mutable absl::Mutex orgs_mu_;
+  mutable absl::flat_hash_map<std::string, stakeholders::OrganisationState>
+      orgs_ ABSL_GUARDED_BY(orgs_mu_);
 };
 
 // A new random bearer token: "ncm_" and 43 URL-safe base64 characters
