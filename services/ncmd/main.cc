@@ -13,8 +13,14 @@
 #include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "absl/strings/str_replace.h"
+#include "ncm/ncmd/config.h"
 #include "ncm/ncmd/server.h"
 
+ABSL_FLAG(std::string, config, "",
+          "A configuration file: one key = value a line, the keys being "
+          "these flags' names (deploy/ncmd.conf.example); flags given here "
+          "override it.");
 ABSL_FLAG(std::string, data_dir, "var/ncm",
           "Folder holding the RocksDB event store; created when missing.");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -91,6 +97,21 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Serves the NCM coordination backend over gRPC.\n"
       "  ncmd --data_dir=var/ncm --listen=127.0.0.1:50051");
+  // The file first, then the command line over it.
+  if (const std::string config = ncm::ncmd::ConfigFileFromArgs(argc, argv);
+      !config.empty()) {
+    absl::Status applied =
+        ncm::ncmd::ApplyConfigFile(config, "services/ncmd/main.cc");
+    if (!applied.ok()) {
+      Log("error", "bad configuration",
+          absl::StrCat("reason=\"",
+                       absl::StrReplaceAll(applied.message(),
+                                           {{"\\", "\\\\"}, {"\"", "\\\""},
+                                            {"\n", "\\n"}}),
+                       "\""));
+      return 2;
+    }
+  }
   absl::ParseCommandLine(argc, argv);
   // Debian's Abseil checks every Mutex acquisition for lock-order cycles
   // unless told not to; that is a debugging aid, not for production.

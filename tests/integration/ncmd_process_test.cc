@@ -13,9 +13,13 @@
 #include <set>
 #include <random>
 #include <sstream>
+#include <regex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/str_replace.h"
 #include "clients/common/connect.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
@@ -262,6 +266,62 @@ TEST(NcmdProcessTest, SecondServerOnTheSameFolderExitsWithAClearMessage) {
   EXPECT_EQ(WEXITSTATUS(second.exit_status()), 1);
   EXPECT_THAT(second.log(), HasSubstr("in use by another process"));
   EXPECT_EQ(first.Terminate(absl::Seconds(20)), 0);
+}
+
+// The shipped example names every flag, and every key in it is one: ncmd
+// starts from the example with every line uncommented; flags override the
+// file; a bad key stops the start naming the line and the key.
+TEST(NcmdProcessTest, TheConfigFileSetsEveryFlagAndFlagsOverrideIt) {
+  const std::string main_cc = ReadFile(NCMD_MAIN_CC);
+  const std::string example = ReadFile(NCMD_CONF_EXAMPLE);
+  std::regex flag_re("ABSL_FLAG\\([A-Za-z:_]+, ([a-z_0-9]+),");
+  int flags = 0;
+  for (auto it = std::sregex_iterator(main_cc.begin(), main_cc.end(), flag_re);
+       it != std::sregex_iterator(); ++it) {
+    const std::string name = (*it)[1];
+    if (name == "config") continue;
+    ++flags;
+    EXPECT_THAT(example, HasSubstr("\n# " + name + " =")) << name;
+  }
+  EXPECT_GE(flags, 25);
+  ::ncm::testing::TempDir dir;
+  // Every key uncommented, at its default; the listen address a plaintext
+  // one off loopback, which ncmd refuses unless the flag overrides it.
+  std::string config;
+  for (absl::string_view line : absl::StrSplit(example, '\n')) {
+    if (absl::StartsWith(line, "# ") && line.find(" =") != absl::string_view::npos &&
+        line.find(' ', 2) == line.find(" =")) {
+      config += std::string(line.substr(2)) + "\n";
+    }
+  }
+  ASSERT_THAT(config, HasSubstr("listen = 127.0.0.1:50051"));
+  config = absl::StrReplaceAll(config, {{"listen = 127.0.0.1:50051", "listen = 192.0.2.1:50051"}});
+  {
+    std::ofstream f(dir.Sub("ncmd.conf"));
+    f << config;
+  }
+  Ncmd ncmd(dir.Sub("db"), dir.Sub("ncmd.log"));
+  ncmd.set_extra_args({"--config=" + dir.Sub("ncmd.conf")});
+  ASSERT_TRUE(ncmd.Start()) << ncmd.log();
+  EXPECT_EQ(ncmd.Terminate(absl::Seconds(20)), 0);
+  // A key that is not a flag, and a value its flag refuses.
+  for (const auto& [bad, says] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"# ok\ntime_zone = Africa/Nairobi\nlisten_on = 1\n",
+            "line 3: unknown key \\\"listen_on\\\""},
+           {"query_wait_ms = soon\n", "line 1: query_wait_ms"},
+           {"time_zone = UTC\ntime_zone = UTC\n", "line 2: \\\"time_zone\\\" is given twice"}}) {
+    {
+      std::ofstream f(dir.Sub("bad.conf"));
+      f << bad;
+    }
+    Ncmd refused(dir.Sub("db2"), dir.Sub("refused.log"));
+    refused.set_extra_args({"--config", dir.Sub("bad.conf")});
+    EXPECT_FALSE(refused.Start());
+    EXPECT_TRUE(WIFEXITED(refused.exit_status()));
+    EXPECT_EQ(WEXITSTATUS(refused.exit_status()), 2);
+    EXPECT_THAT(refused.log(), HasSubstr(says));
+  }
 }
 
 TEST(NcmdProcessTest, SigtermDrainsAndReopensCleanly) {
