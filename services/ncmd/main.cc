@@ -8,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
@@ -97,6 +98,9 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Serves the NCM coordination backend over gRPC.\n"
       "  ncmd --data_dir=var/ncm --listen=127.0.0.1:50051");
+  absl::FlagsUsageConfig usage;
+  usage.version_string = [] { return std::string("ncmd " NCM_VERSION "\n"); };
+  absl::SetFlagsUsageConfig(usage);
   // The file first, then the command line over it.
   if (const std::string config = ncm::ncmd::ConfigFileFromArgs(argc, argv);
       !config.empty()) {

@@ -324,6 +324,24 @@ TEST(NcmdProcessTest, TheConfigFileSetsEveryFlagAndFlagsOverrideIt) {
   }
 }
 
+TEST(NcmdProcessTest, VersionIsPrinted) {
+  ::ncm::testing::TempDir dir;
+  const std::string out = dir.Sub("version.txt");
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(NCMD_PATH, NCMD_PATH, "--version", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_THAT(ReadFile(out), ::testing::MatchesRegex("ncmd [0-9]+\\.[0-9]+\\.[0-9]+\n"));
+}
+
 TEST(NcmdProcessTest, SigtermDrainsAndReopensCleanly) {
   ::ncm::testing::TempDir dir;
   std::string id = NewUuid();
