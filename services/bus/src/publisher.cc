@@ -124,17 +124,13 @@ class PublisherImpl final : public Publisher {
   }
 
   void SetState(BusState state, const std::string& detail) {
-    {
-      absl::MutexLock l(&mu_);
-      if (!ChangeState(&status_, state, detail)) return;
-    }
-    Log(LogLevelOf(state),
-        StateChangeFields("bus publisher", state,
-                          absl::StrCat("stream=", options_.broker.stream,
-                                       " acked_position=", Acked(),
-                                       " head_position=", store_->HeadPosition()),
-                          detail));
-    if (options_.on_state) options_.on_state(state, detail);
+    const bool changed = ChangeStateAndLog(
+        &mu_, &status_, state, detail, options_.log, "bus publisher", [&] {
+          return absl::StrCat("stream=", options_.broker.stream,
+                              " acked_position=", Acked(),
+                              " head_position=", store_->HeadPosition());
+        });
+    if (changed && options_.on_state) options_.on_state(state, detail);
   }
 
   uint64_t Acked() const {

@@ -73,14 +73,11 @@ class ReplicaImpl final : public Replica {
   }
 
   void SetState(BusState state, const std::string& detail) {
-    {
-      absl::MutexLock l(&mu_);
-      if (!ChangeState(&status_, state, detail)) return;
-    }
-    Log(LogLevelOf(state),
-        StateChangeFields("read node copy", state,
-                          absl::StrCat("head_position=", copy_->HeadPosition()),
-                          detail));
+    ChangeStateAndLog(&mu_, &status_, state, detail, options_.log,
+                      "read node copy", [&] {
+                        return absl::StrCat("head_position=",
+                                            copy_->HeadPosition());
+                      });
   }
 
   bool Stopping() const {

@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/clock.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "ncm/bus/broker.h"
 #include "ncm/eventstore/event_store.h"
@@ -58,6 +59,27 @@ bool ChangeState(S* status, BusState state, const std::string& detail) {
   return true;
 }
 
+// What the publisher and a read node's copy log with: a level and the
+// line's key=value fields.
+using BusLogFn =
+    std::function<void(absl::string_view level, const std::string& fields)>;
+
+// Changes `status` (guarded by `mu`) to `state`; when that is a change,
+// logs it through `log` (when set) as `who`, with the positions that
+// `positions` gives (asked outside `mu`). True when it changed.
+template <typename S>
+bool ChangeStateAndLog(absl::Mutex* mu, S* status, BusState state,
+                       const std::string& detail, const BusLogFn& log,
+                       absl::string_view who,
+                       const std::function<std::string()>& positions) {
+  {
+    absl::MutexLock l(mu);
+    if (!ChangeState(status, state, detail)) return false;
+  }
+  if (log) log(LogLevelOf(state), StateChangeFields(who, state, positions(), detail));
+  return true;
+}
+
 struct PublisherStatus {
   BusState state = BusState::kConnecting;
   std::string detail;  // why, for every state but LIVE
@@ -83,7 +105,7 @@ struct PublisherOptions {
   size_t window_messages = 8192;
   size_t window_bytes = 64 << 20;
   // Receives log lines (level, key=value fields).
-  std::function<void(absl::string_view level, const std::string& fields)> log;
+  BusLogFn log;
   // Called on every change of state, from the publisher's thread.
   std::function<void(BusState, const std::string& detail)> on_state;
 };

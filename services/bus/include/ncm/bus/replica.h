@@ -59,7 +59,7 @@ struct ReplicaOptions {
   std::function<absl::StatusOr<std::string>(uint64_t from, uint64_t to)> fill;
   size_t batch_messages = 2000;
   size_t batch_bytes = 8 << 20;
-  std::function<void(absl::string_view level, const std::string& fields)> log;
+  BusLogFn log;
   // Called from the replica's thread after each batch is durable.
   std::function<void(uint64_t head)> appended;
 };
