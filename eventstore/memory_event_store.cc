@@ -7,6 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "append_planner.h"
 #include "commit_listeners.h"
+#include "ncm/eventstore/merkle.h"
 #include "ncm/eventstore/status_macros.h"
 #include "read_helpers.h"
 
@@ -36,6 +37,7 @@ class MemoryEventStore final : public EventStore {
         result = plan.status();
       } else {
         for (PlannedRecord& r : plan->records) {
+          AddLeaf(merkle::LeafHash(merkle::RecordOf(r.log_value)));
           streams_[r.event.stream_id].push_back(r.event.position);
           ids_[r.event.event_id] = r.event.position;
           log_.push_back(std::move(r.event));
@@ -120,6 +122,18 @@ class MemoryEventStore final : public EventStore {
 
   SubjectKeyStore* subject_keys() override { return keys_.get(); }
 
+  absl::StatusOr<Hash> TreeNode(int level, uint64_t index) override {
+    absl::MutexLock l(&mu_);
+    if (level < 0 || static_cast<size_t>(level) >= tree_.size() ||
+        index >= tree_[level].size()) {
+      return absl::NotFoundError(absl::StrCat(
+          "no complete subtree at level ", level, " index ", index));
+    }
+    return tree_[level][index];
+  }
+
+  CheckpointStore* checkpoints() override { return checkpoints_.get(); }
+
   uint64_t HeadPosition() const override {
     absl::MutexLock l(&mu_);
     return log_.size();
@@ -159,14 +173,28 @@ class MemoryEventStore final : public EventStore {
     MemoryEventStore* s_;
   };
 
+  void AddLeaf(const Hash& leaf) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    finished_.clear();
+    frontier_.Add(leaf, &finished_);
+    for (const merkle::Frontier::Node& n : finished_) {
+      if (tree_.size() <= static_cast<size_t>(n.level)) tree_.resize(n.level + 1);
+      tree_[n.level].push_back(n.hash);
+    }
+  }
+
   const Limits limits_;
   mutable absl::Mutex mu_;
+  merkle::Frontier frontier_ ABSL_GUARDED_BY(mu_);
+  std::vector<merkle::Frontier::Node> finished_ ABSL_GUARDED_BY(mu_);
+  // tree_[level][index]: the complete subtrees.
+  std::vector<std::vector<Hash>> tree_ ABSL_GUARDED_BY(mu_);
   std::vector<RecordedEvent> log_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::vector<uint64_t>> streams_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint64_t> ids_ ABSL_GUARDED_BY(mu_);
   CommitListeners listeners_;
   std::unique_ptr<SubjectKeyStore> keys_ = NewMemorySubjectKeyStore();
+  std::unique_ptr<CheckpointStore> checkpoints_ = NewMemoryCheckpointStore();
 };
 
 }  // namespace

@@ -112,28 +112,44 @@ class Reader {
 // SHA-256 through a per-thread digest context: OpenSSL 3's one-shot
 // SHA256() looks the algorithm up on every call, which costs more than
 // hashing a small record.
-void Sha256(const void* data, size_t size, uint8_t out[32]) {
-  struct Ctx {
-    Ctx() : md(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx(EVP_MD_CTX_new()) {}
-    ~Ctx() {
-      EVP_MD_CTX_free(ctx);
-      EVP_MD_free(md);
-    }
-    EVP_MD* md;
-    EVP_MD_CTX* ctx;
-  };
-  thread_local Ctx c;
+struct DigestCtx {
+  DigestCtx() : md(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx(EVP_MD_CTX_new()) {}
+  ~DigestCtx() {
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
+  }
+  EVP_MD* md;
+  EVP_MD_CTX* ctx;
+};
+
+template <typename Parts>
+void Sha256Parts(const Parts& parts, uint8_t out[32]) {
+  thread_local DigestCtx c;
   unsigned int len = 0;
-  if (c.md == nullptr || c.ctx == nullptr ||
-      EVP_DigestInit_ex2(c.ctx, c.md, nullptr) != 1 ||
-      EVP_DigestUpdate(c.ctx, data, size) != 1 ||
-      EVP_DigestFinal_ex(c.ctx, out, &len) != 1 || len != 32) {
+  bool ok = c.md != nullptr && c.ctx != nullptr &&
+            EVP_DigestInit_ex2(c.ctx, c.md, nullptr) == 1;
+  for (absl::string_view p : parts) {
+    ok = ok && EVP_DigestUpdate(c.ctx, p.data(), p.size()) == 1;
+  }
+  if (!ok || EVP_DigestFinal_ex(c.ctx, out, &len) != 1 || len != 32) {
     // Only reachable when OpenSSL has no SHA-256: a broken installation.
     std::abort();
   }
 }
 
+void Sha256(const void* data, size_t size, uint8_t out[32]) {
+  const absl::string_view one[] = {
+      absl::string_view(static_cast<const char*>(data), size)};
+  Sha256Parts(one, out);
+}
+
 }  // namespace
+
+Hash Sha256Of(std::initializer_list<absl::string_view> parts) {
+  Hash h;
+  Sha256Parts(parts, h.data());
+  return h;
+}
 
 absl::StatusOr<Uuid> ParseUuid(absl::string_view text) {
   static constexpr int kDashes[] = {8, 13, 18, 23};

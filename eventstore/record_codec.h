@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include "absl/strings/string_view.h"
 
@@ -34,6 +35,9 @@ absl::Time TruncateToMicros(absl::Time t);
 std::string EncodeCanonical(const RecordedEvent& e);
 void AppendCanonical(const RecordedEvent& e, const Uuid& event_id,
                      std::string* out);
+
+// SHA-256 of the parts, concatenated.
+Hash Sha256Of(std::initializer_list<absl::string_view> parts);
 
 // SHA-256(prev_hash || canonical).
 Hash ChainHash(const Hash& prev_hash, absl::string_view canonical);

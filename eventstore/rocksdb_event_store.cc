@@ -20,6 +20,8 @@
 #include "absl/synchronization/mutex.h"
 #include "append_planner.h"
 #include "commit_listeners.h"
+#include "ncm/eventstore/merkle.h"
+#include "ncm/eventstore/secret_file.h"
 #include "ncm/eventstore/status_macros.h"
 #include "read_helpers.h"
 #include "record_codec.h"
@@ -40,6 +42,12 @@ constexpr char kLogCf[] = "log";
 constexpr char kStreamsCf[] = "streams";
 constexpr char kEventIdsCf[] = "event_ids";
 constexpr char kSubjectKeysCf[] = "subject_keys";
+constexpr char kTreeCf[] = "merkle";
+constexpr char kCheckpointsCf[] = "checkpoints";
+// In the default column family: how many leaves the stored tree holds.
+constexpr char kTreeSizeKey[] = "tree_size";
+// Leaves added per write batch when the tree is rebuilt from the log.
+constexpr uint64_t kTreeRebuildBatch = 8192;
 // Cached stream revisions are dropped wholesale past this many streams.
 constexpr size_t kMaxCachedStreams = 1 << 20;
 
@@ -111,8 +119,10 @@ absl::StatusOr<std::string> Unwrap(absl::string_view kek,
 // The key-encryption key file: read, or made (O_EXCL, 0600, synced with
 // its folder) when `may_create`.
 absl::StatusOr<std::string> LoadKek(const std::string& path, bool may_create) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) {
+  constexpr char kWhat[] = "key-encryption key";
+  NCM_ASSIGN_OR_RETURN(std::optional<std::string> kek,
+                       ReadSecretFile(path, kWhat, kSubjectKeyBytes));
+  if (!kek.has_value()) {
     if (!may_create) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the key-encryption key file ", path,
@@ -120,53 +130,15 @@ absl::StatusOr<std::string> LoadKek(const std::string& path, bool may_create) {
           "under it; restore it from your backup (it is kept apart from the "
           "data folder) or give its path"));
     }
-    NCM_ASSIGN_OR_RETURN(std::string kek, NewSubjectKey());
-    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "cannot create the key-encryption key file ", path, ": ",
-          std::strerror(errno)));
-    }
-    const bool ok = ::write(fd, kek.data(), kek.size()) ==
-                        static_cast<ssize_t>(kek.size()) &&
-                    ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok) {
-      return absl::UnavailableError(absl::StrCat(
-          "cannot write the key-encryption key file ", path, ": ",
-          std::strerror(errno)));
-    }
-    std::string dir = path.substr(0, path.find_last_of('/') + 1);
-    if (dir.empty()) dir = ".";
-    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      (void)::fsync(dfd);
-      ::close(dfd);
-    }
-    return kek;
+    NCM_ASSIGN_OR_RETURN(std::string fresh, NewSubjectKey());
+    NCM_RETURN_IF_ERROR(CreateSecretFile(path, fresh, kWhat));
+    return fresh;
   }
-  if (fd < 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot read the key-encryption key file ", path, ": ",
-        std::strerror(errno)));
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
-    ::close(fd);
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the key-encryption key file ", path,
-        " can be read by other users; make it the owner's alone: chmod 600 ",
-        path));
-  }
-  std::string kek(kSubjectKeyBytes + 1, '\0');
-  const ssize_t n = ::read(fd, kek.data(), kek.size());
-  ::close(fd);
-  if (n != static_cast<ssize_t>(kSubjectKeyBytes)) {
+  if (kek->size() != kSubjectKeyBytes) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the key-encryption key file ", path, " does not hold a 32-byte key"));
   }
-  kek.resize(kSubjectKeyBytes);
-  return kek;
+  return *std::move(kek);
 }
 
 // Subject keys in their own column family: key = subject id, value = the
@@ -275,6 +247,75 @@ class RocksDbSubjectKeyStore final : public SubjectKeyStore {
   absl::Mutex mu_;
 };
 
+rocksdb::Slice HashSlice(const Hash& h) {
+  return rocksdb::Slice(reinterpret_cast<const char*>(h.data()), h.size());
+}
+
+// Checkpoints in their own column family: key = tree size (u64
+// big-endian), value = the signed note.
+class RocksDbCheckpointStore final : public CheckpointStore {
+ public:
+  RocksDbCheckpointStore(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf)
+      : db_(db), cf_(cf) {}
+
+  absl::Status Put(uint64_t size, absl::string_view note, size_t keep) override {
+    absl::MutexLock l(&mu_);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    NCM_RETURN_IF_ERROR(FromRocks(
+        db_->Put(wo, cf_, codec::PositionKey(size), rocksdb::Slice(note.data(), note.size())),
+        "storing a checkpoint"));
+    if (keep == 0) return absl::OkStatus();
+    // Drops every checkpoint older than the keep-th newest; a lost
+    // deletion only keeps one more.
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+    size_t seen = 0;
+    for (it->SeekToLast(); it->Valid(); it->Prev()) {
+      if (++seen == keep) break;
+    }
+    NCM_RETURN_IF_ERROR(FromRocks(it->status(), "reading the checkpoints"));
+    if (!it->Valid()) return absl::OkStatus();
+    return FromRocks(db_->DeleteRange(rocksdb::WriteOptions(), cf_,
+                                      codec::PositionKey(0), it->key()),
+                     "pruning the checkpoints");
+  }
+
+  absl::StatusOr<std::string> Get(uint64_t size) override {
+    std::string v;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, codec::PositionKey(size), &v);
+    if (s.IsNotFound()) {
+      return absl::NotFoundError(absl::StrCat("no checkpoint is kept for tree size ", size));
+    }
+    NCM_RETURN_IF_ERROR(FromRocks(s, "reading a checkpoint"));
+    return v;
+  }
+
+  absl::StatusOr<std::pair<uint64_t, std::string>> Latest() override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+    it->SeekToLast();
+    NCM_RETURN_IF_ERROR(FromRocks(it->status(), "reading the checkpoints"));
+    if (!it->Valid()) return absl::NotFoundError("no checkpoint is kept yet");
+    if (it->key().size() != 8) return absl::DataLossError("a checkpoint key is malformed");
+    return std::make_pair(codec::GetU64(it->key().data()), it->value().ToString());
+  }
+
+  absl::StatusOr<std::vector<uint64_t>> Sizes(size_t limit) override {
+    std::vector<uint64_t> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+    for (it->SeekToLast(); it->Valid() && out.size() < limit; it->Prev()) {
+      if (it->key().size() != 8) return absl::DataLossError("a checkpoint key is malformed");
+      out.push_back(codec::GetU64(it->key().data()));
+    }
+    NCM_RETURN_IF_ERROR(FromRocks(it->status(), "reading the checkpoints"));
+    return out;
+  }
+
+ private:
+  rocksdb::DB* const db_;
+  rocksdb::ColumnFamilyHandle* const cf_;
+  absl::Mutex mu_;
+};
+
 class RocksDbEventStore final : public EventStore {
  public:
   RocksDbEventStore(const RocksDbOptions& options) : options_(options) {}
@@ -330,12 +371,18 @@ class RocksDbEventStore final : public EventStore {
     ids_cf.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
     ids_cf.memtable_factory.reset(
         rocksdb::NewHashLinkListRepFactory(1 << 18));
+    // Tree nodes go in key order within each level (the key's first byte).
+    rocksdb::ColumnFamilyOptions tree_cf = cf;
+    tree_cf.memtable_insert_with_hint_prefix_extractor.reset(
+        rocksdb::NewFixedPrefixTransform(1));
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
         {rocksdb::kDefaultColumnFamilyName, cf},
         {kLogCf, log_cf},
         {kStreamsCf, streams_cf},
         {kEventIdsCf, ids_cf},
-        {kSubjectKeysCf, cf}};
+        {kSubjectKeysCf, cf},
+        {kTreeCf, tree_cf},
+        {kCheckpointsCf, cf}};
     rocksdb::DB* db = nullptr;
     rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(db_options),
                                           options_.path, cfs, &handles_, &db);
@@ -354,6 +401,8 @@ class RocksDbEventStore final : public EventStore {
     log_ = handles_[1];
     streams_ = handles_[2];
     ids_ = handles_[3];
+    tree_ = handles_[5];
+    checkpoints_ = std::make_unique<RocksDbCheckpointStore>(db_.get(), handles_[6]);
     NCM_RETURN_IF_ERROR(OpenSubjectKeys());
 
     std::string format;
@@ -391,9 +440,115 @@ class RocksDbEventStore final : public EventStore {
         published_head_hash_ = head_hash_;
       }
     }
+    NCM_RETURN_IF_ERROR(OpenTree());
     writer_ = std::thread([this] { WriterLoop(); });
     return absl::OkStatus();
   }
+
+  // Loads the tree's right edge, then adds the leaves of any records it
+  // does not hold yet (a store made before the tree existed, or one run
+  // with the tree off), in batches.
+  absl::Status OpenTree() {
+    if (!options_.merkle_tree) return absl::OkStatus();
+    std::string v;
+    uint64_t size = 0;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[0], kTreeSizeKey, &v);
+    if (s.ok()) {
+      if (v.size() != 8) return absl::DataLossError("the stored tree size is malformed");
+      size = codec::GetU64(v.data());
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s, "reading the tree size");
+    }
+    const uint64_t head = head_.load();
+    if (size > head) {
+      return absl::DataLossError(absl::StrCat(
+          "the Merkle tree holds ", size, " leaves but the log only ", head,
+          " records: records were removed from the log"));
+    }
+    NCM_ASSIGN_OR_RETURN(frontier_, merkle::Frontier::Load(
+                                        [this](int level, uint64_t index) {
+                                          return ReadTreeNode(level, index);
+                                        },
+                                        size));
+    if (size == head) return absl::OkStatus();
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_));
+    rocksdb::WriteBatch batch;
+    uint64_t pos = size;
+    for (it->Seek(codec::PositionKey(size + 1)); it->Valid() && pos < head; it->Next()) {
+      absl::string_view value(it->value().data(), it->value().size());
+      if (it->key().size() != 8 || codec::DecodePositionKey(absl::string_view(
+                                       it->key().data(), 8)) != pos + 1 ||
+          value.size() < 64) {
+        return absl::DataLossError(absl::StrCat(
+            "the log has no well-formed record at position ", pos + 1,
+            "; run VerifyChain"));
+      }
+      PutTreeNodes(value, &batch);
+      ++pos;
+      if (pos % kTreeRebuildBatch == 0 || pos == head) {
+        batch.Put(handles_[0], kTreeSizeKey, codec::PositionKey(pos));
+        rocksdb::WriteOptions wo;
+        wo.sync = pos == head;
+        NCM_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "writing the Merkle tree"));
+        batch.Clear();
+      }
+    }
+    NCM_RETURN_IF_ERROR(FromRocks(it->status(), "reading the log"));
+    if (pos != head) {
+      return absl::DataLossError(absl::StrCat(
+          "the log ends at position ", pos, " before its head ", head));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<Hash> ReadTreeNode(int level, uint64_t index) {
+    std::string v;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), tree_,
+                                 merkle::NodeKey(level, index), &v);
+    if (s.IsNotFound()) {
+      return absl::DataLossError(absl::StrCat(
+          "the Merkle tree lacks its node at level ", level, " index ", index));
+    }
+    NCM_RETURN_IF_ERROR(FromRocks(s, "reading the Merkle tree"));
+    if (v.size() != 32) {
+      return absl::DataLossError(absl::StrCat(
+          "the Merkle tree's node at level ", level, " index ", index,
+          " is malformed"));
+    }
+    Hash h;
+    std::copy(v.begin(), v.end(), h.begin());
+    return h;
+  }
+
+  // Adds a record's leaf to the tree: the nodes it completes go in
+  // `batch`. Writer thread (and Open) only.
+  void PutTreeNodes(absl::string_view log_value, rocksdb::WriteBatch* batch) {
+    if (!options_.merkle_tree) return;
+    tree_finished_.clear();
+    frontier_.Add(merkle::LeafHash(merkle::RecordOf(log_value)), &tree_finished_);
+    for (const merkle::Frontier::Node& n : tree_finished_) {
+      batch->Put(tree_, merkle::NodeKey(n.level, n.index), HashSlice(n.hash));
+    }
+  }
+
+  absl::StatusOr<Hash> TreeNode(int level, uint64_t index) override {
+    if (!options_.merkle_tree) {
+      return absl::FailedPreconditionError(
+          "this store keeps no Merkle tree (it was opened with the tree off)");
+    }
+    if (level < 0 || level > 63) {
+      return absl::InvalidArgumentError(absl::StrCat("tree level ", level, " is not 0..63"));
+    }
+    const unsigned __int128 end = (static_cast<unsigned __int128>(index) + 1) << level;
+    if (end > head_.load(std::memory_order_acquire)) {
+      return absl::NotFoundError(absl::StrCat(
+          "the subtree at level ", level, " index ", index,
+          " is not complete in the log"));
+    }
+    return ReadTreeNode(level, index);
+  }
+
+  CheckpointStore* checkpoints() override { return checkpoints_.get(); }
 
   // Loads (or makes) the key-encryption key, checks it is this store's,
   // and wraps any key still stored in clear.
@@ -816,6 +971,7 @@ class RocksDbEventStore final : public EventStore {
                   rocksdb::Slice(reinterpret_cast<const char*>(r.id.data()),
                                  r.id.size()),
                   pos_value);
+        PutTreeNodes(r.log_value, &batch);
         state.Record(r);
       }
       if (!plan->records.empty()) {
@@ -825,6 +981,9 @@ class RocksDbEventStore final : public EventStore {
       results.push_back(std::move(plan->result));
     }
     if (batch.Count() > 0) {
+      if (options_.merkle_tree) {
+        batch.Put(handles_[0], kTreeSizeKey, codec::PositionKey(frontier_.size()));
+      }
       rocksdb::WriteOptions wo;
       wo.sync = true;
       absl::Status s = FromRocks(db_->Write(wo, &batch), "writing the log");
@@ -936,6 +1095,7 @@ class RocksDbEventStore final : public EventStore {
                  rocksdb::Slice(reinterpret_cast<const char*>(r.id.data()),
                                 r.id.size()),
                  pos_value);
+      PutTreeNodes(r.log_value, batch);
       state.Record(r);
     }
     *pos = p;
@@ -1123,6 +1283,11 @@ class RocksDbEventStore final : public EventStore {
   rocksdb::ColumnFamilyHandle* log_ = nullptr;
   rocksdb::ColumnFamilyHandle* streams_ = nullptr;
   rocksdb::ColumnFamilyHandle* ids_ = nullptr;
+  rocksdb::ColumnFamilyHandle* tree_ = nullptr;
+  std::unique_ptr<CheckpointStore> checkpoints_;
+  // The tree's right edge: writer thread (and Open) only.
+  merkle::Frontier frontier_;
+  std::vector<merkle::Frontier::Node> tree_finished_;
 
   std::atomic<uint64_t> head_{0};
   Hash head_hash_{};  // writer thread (and Open) only

@@ -933,6 +933,7 @@ std::vector<Command> Build() {
 
   // ---------------- events, audit ----------------
   for (Command& cmd : EventCommands()) add(std::move(cmd));
+  for (Command& cmd : TransparencyCommands()) add(std::move(cmd));
 
   // ---------------- tokens ----------------
   {

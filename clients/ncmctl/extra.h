@@ -18,6 +18,8 @@ std::vector<Command> MouCommands();
 std::vector<Command> BudgetCommands();
 // events read and tail; audit verify, export, replay.
 std::vector<Command> EventCommands();
+// audit key, keygen, checkpoint, prove, consistency, cosign.
+std::vector<Command> TransparencyCommands();
 
 // Prints a response in env.format, with the command's printer if any.
 void PrintResponse(Env& env, const Command& cmd,

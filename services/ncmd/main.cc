@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
@@ -78,6 +79,19 @@ ABSL_FLAG(std::string, write_node_ca, "",
 ABSL_FLAG(std::string, write_node_cert, "",
           "Read node: client certificate for the write node (mutual TLS).");
 ABSL_FLAG(std::string, write_node_key, "", "Read node: key of --write_node_cert.");
+ABSL_FLAG(std::string, checkpoint_origin, "ncm.localhost/log",
+          "The signed checkpoints' origin line, naming this log (the "
+          "secretariat's domain and /log); the signing key's name.");
+ABSL_FLAG(std::string, checkpoint_key_file, "",
+          "Ed25519 key that signs checkpoints, made at the first start "
+          "(owner-only). Empty: <data_dir>.checkpoint.key.");
+ABSL_FLAG(int, checkpoint_interval_seconds, 60,
+          "A checkpoint is signed at least this often while the log grows; "
+          "0: only when asked for.");
+ABSL_FLAG(int, checkpoints_kept, 10000, "Signed checkpoints kept (0: all).");
+ABSL_FLAG(std::string, witness_keys, "",
+          "Comma-separated verifier keys (<name>+<id>+<key>, type 0x04) of "
+          "the witnesses whose cosignatures are kept.");
 
 namespace {
 
@@ -160,6 +174,16 @@ int main(int argc, char** argv) {
   options.read_node.ca_file = absl::GetFlag(FLAGS_write_node_ca);
   options.read_node.cert_file = absl::GetFlag(FLAGS_write_node_cert);
   options.read_node.key_file = absl::GetFlag(FLAGS_write_node_key);
+  options.checkpoints.origin = absl::GetFlag(FLAGS_checkpoint_origin);
+  options.checkpoints.key_file = absl::GetFlag(FLAGS_checkpoint_key_file);
+  options.checkpoints.interval =
+      absl::Seconds(std::max(0, absl::GetFlag(FLAGS_checkpoint_interval_seconds)));
+  options.checkpoints.keep =
+      static_cast<size_t>(std::max(0, absl::GetFlag(FLAGS_checkpoints_kept)));
+  for (absl::string_view w :
+       absl::StrSplit(absl::GetFlag(FLAGS_witness_keys), ',', absl::SkipEmpty())) {
+    options.checkpoints.witness_keys.emplace_back(absl::StripAsciiWhitespace(w));
+  }
   if (options.read_node.enabled()) options.nats.client_name = "ncmd-read";
   options.log = [](absl::string_view level, const std::string& fields) {
     std::string line = absl::StrCat(

@@ -41,6 +41,8 @@
 #include "ncm/stakeholders/handler.h"
 #include "ncm/stakeholders/read_model.h"
 #include "ncm/stakeholders/service.h"
+#include "ncm/transparency/log_signer.h"
+#include "ncm/transparency/service.h"
 
 namespace ncm::ncmd {
 namespace {
@@ -348,6 +350,8 @@ class ServerImpl final : public Server {
       NCM_RETURN_IF_ERROR(read_models_service_->CheckComplete());
     }
 
+    NCM_RETURN_IF_ERROR(StartTransparency(options));
+
     if (options.read_node.enabled()) {
       NCM_RETURN_IF_ERROR(StartCopy(options));
     }
@@ -355,7 +359,7 @@ class ServerImpl final : public Server {
     std::vector<services::RawService*> gated = {
         access_service_.get(), stakeholders_service_.get(),
         resolutions_service_.get(), mous_service_.get(),
-        resources_service_.get()};
+        resources_service_.get(), transparency_service_.get()};
     if (read_models_service_) gated.push_back(read_models_service_.get());
     for (services::RawService* svc : gated) {
       NCM_RETURN_IF_ERROR(CheckRules(*svc));
@@ -374,6 +378,7 @@ class ServerImpl final : public Server {
     builder.RegisterService(resolutions_service_.get());
     builder.RegisterService(mous_service_.get());
     builder.RegisterService(resources_service_.get());
+    builder.RegisterService(transparency_service_.get());
     if (read_models_service_) {
       builder.RegisterService(read_models_service_.get());
     }
@@ -418,6 +423,9 @@ class ServerImpl final : public Server {
     if (replica_) replica_->Stop();
     read_models_service_.reset();
     read_models_.reset();
+    transparency_service_.reset();
+    transparency_.reset();
+    signer_.reset();
     if (read_side_) read_side_->Stop();
     read_side_.reset();
     resources_service_.reset();
@@ -452,6 +460,60 @@ class ServerImpl final : public Server {
     server_->GetHealthCheckService()->SetServingStatus(
         kBusHealthService,
         s != bus::BusState::kDiverged && s != bus::BusState::kMisconfigured);
+  }
+
+  // The checkpoint signer (write node only) and the Transparency service.
+  absl::Status StartTransparency(const ServerOptions& options) {
+    const CheckpointOptions& co = options.checkpoints;
+    if (!options.read_node.enabled()) {
+      transparency::SignerOptions so;
+      so.origin = co.origin;
+      so.interval = co.interval;
+      so.keep = co.keep;
+      so.log = log_;
+      for (const std::string& w : co.witness_keys) {
+        absl::StatusOr<eventstore::note::VerifierKey> v =
+            eventstore::note::ParseVerifierKey(w);
+        if (!v.ok() || v->type != eventstore::note::kCosignatureV1) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "witness key \"", w.substr(0, 80), "\" is not a cosigner's verifier key (",
+              v.ok() ? "its type is not 0x04" : v.status().message(), ")"));
+        }
+        so.witnesses.push_back(*v);
+      }
+      std::string key_file = co.key_file;
+      if (key_file.empty() && !options.data_dir.empty()) {
+        key_file = options.data_dir;
+        while (key_file.size() > 1 && key_file.back() == '/') key_file.pop_back();
+        key_file += ".checkpoint.key";
+      }
+      eventstore::note::SigningKey key;
+      if (key_file.empty()) {
+        NCM_ASSIGN_OR_RETURN(key, eventstore::note::GenerateKey(co.origin,
+                                                                eventstore::note::kEd25519));
+        log_("warn", "msg=\"checkpoints are signed with a key that lives as long as "
+                     "this process (in-memory store, no --checkpoint_key_file)\"");
+      } else {
+        bool created = false;
+        NCM_ASSIGN_OR_RETURN(key, transparency::LoadOrCreateSigningKey(
+                                      key_file, co.origin, &created));
+        if (created) {
+          log_("info", absl::StrCat("msg=\"made the checkpoint signing key\" file=",
+                                    key_file));
+        }
+      }
+      log_("info", absl::StrCat(
+                       "msg=\"checkpoints signed\" origin=", co.origin, " verifier_key=",
+                       eventstore::note::FormatVerifierKey(eventstore::note::VerifierOf(key))));
+      signer_ = std::make_unique<transparency::LogSigner>(store_.get(), std::move(key),
+                                                          std::move(so));
+      signer_->Start();
+    }
+    transparency_ = std::make_unique<transparency::TransparencyHandler>(
+        store_.get(), signer_.get(), options.read_node.write_node);
+    transparency_service_ = std::make_unique<transparency::TransparencyService>(
+        transparency_.get(), workers_.get());
+    return transparency_service_->CheckComplete();
   }
 
   // A read node: the replica copying the stream, gaps filled from the write
@@ -623,6 +685,9 @@ class ServerImpl final : public Server {
   std::unique_ptr<readside::ReadSide> read_side_;
   std::unique_ptr<readside::ReadModelsHandler> read_models_;
   std::unique_ptr<readside::ReadModelsService> read_models_service_;
+  std::unique_ptr<transparency::LogSigner> signer_;
+  std::unique_ptr<transparency::TransparencyHandler> transparency_;
+  std::unique_ptr<transparency::TransparencyService> transparency_service_;
   std::unique_ptr<grpc::Server> server_;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

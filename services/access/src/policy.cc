@@ -42,6 +42,14 @@ constexpr Row kRows[] = {
     {"ncm.eventstore.v1.EventStore/GetStreamInfo", kHistory},
     {"ncm.eventstore.v1.EventStore/VerifyChain", kOperate},
 
+    {"ncm.eventstore.v1.Transparency/GetCheckpoint", kOperate},
+    {"ncm.eventstore.v1.Transparency/ListCheckpoints", kOperate},
+    {"ncm.eventstore.v1.Transparency/GetInclusionProof", kOperate},
+    {"ncm.eventstore.v1.Transparency/GetConsistencyProof", kOperate},
+    {"ncm.eventstore.v1.Transparency/GetLogKey", kOperate},
+    // A witness is an auditor: it cosigns what it checked.
+    {"ncm.eventstore.v1.Transparency/AddCosignature", "Y---Y-"},
+
     {"ncm.stakeholders.v1.Stakeholders/RegisterOrganisation", kWrite},
     {"ncm.stakeholders.v1.Stakeholders/AmendOrganisation", kWrite},
     {"ncm.stakeholders.v1.Stakeholders/ChangeMembershipRole", kWrite},

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "ncm/eventstore/checkpoints.h"
 #include "ncm/eventstore/subject_keys.h"
 
 namespace ncm::eventstore {
@@ -264,6 +265,15 @@ class EventStore {
   // The per-subject keys kept beside this log, outside its hash chain.
   // Lives as long as the store.
   virtual SubjectKeyStore* subject_keys() = 0;
+
+  // The log's Merkle tree (merkle.h): the hash of the complete subtree at
+  // `level` and `index`, i.e. of leaves [index << level, (index + 1) <<
+  // level), leaf i being position i + 1. NOT_FOUND when that subtree is not
+  // complete at the head; FAILED_PRECONDITION when the store keeps no tree.
+  virtual absl::StatusOr<Hash> TreeNode(int level, uint64_t index) = 0;
+
+  // The signed checkpoints kept beside this log. Lives as long as the store.
+  virtual CheckpointStore* checkpoints() = 0;
 };
 
 // Limits enforced on every append and read.

@@ -38,6 +38,10 @@ struct RocksDbOptions {
   // node (its address): appends are refused with FAILED_PRECONDITION naming
   // it, and only AppendCopied adds to the log.
   std::string copy_of;
+  // Keep the log's Merkle tree (merkle.h), in the same write batch as the
+  // records. Off only to measure its cost; a store opened with it on again
+  // adds the leaves it lacks from the log.
+  bool merkle_tree = true;
   // Called once, from the writer thread, when a write to RocksDB fails;
   // from then on every append is refused with UNAVAILABLE.
   std::function<void(const absl::Status&)> on_write_failure;

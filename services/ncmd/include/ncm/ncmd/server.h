@@ -41,6 +41,24 @@ struct ReadNodeOptions {
   bool enabled() const { return !write_node.empty(); }
 };
 
+// Signed checkpoints of the log (transparency.proto).
+struct CheckpointOptions {
+  // The checkpoints' origin line, naming this log: the secretariat's
+  // domain and /log, say. Also the signing key's name when it is made.
+  std::string origin = "ncm.localhost/log";
+  // The Ed25519 signing key (owner-only; made at the first start); empty:
+  // <data_dir>.checkpoint.key beside the folder. With the in-memory store
+  // and no file, a key that lives as long as the process.
+  std::string key_file;
+  // A checkpoint is made at least this often while the log grows; 0: only
+  // when asked for.
+  absl::Duration interval = absl::Seconds(60);
+  // Checkpoints kept (0: all).
+  size_t keep = 10000;
+  // Verifier keys of the witnesses whose cosignatures are taken.
+  std::vector<std::string> witness_keys;
+};
+
 struct ServerOptions {
   // host:port; port 0 picks a free port. Without TLS, only a loopback
   // address (127.0.0.0/8, ::1, localhost) is accepted.
@@ -80,6 +98,7 @@ struct ServerOptions {
   // bus only. Needs the RocksDB store.
   bus::BrokerOptions nats;
   ReadNodeOptions read_node;
+  CheckpointOptions checkpoints;
   // Receives log lines' level and key=value fields; unset: stderr.
   std::function<void(absl::string_view level, const std::string& fields)> log;
 };
