@@ -108,6 +108,15 @@ absl::StatusOr<SignedCheckpoint> LogSigner::Open(const std::string& signed_note)
   return SignedCheckpoint{signed_note, std::move(c)};
 }
 
+absl::Status LogSigner::CheckKept(const SignedCheckpoint& kept) const {
+  NCM_ASSIGN_OR_RETURN(merkle::Hash root, TreeRoot(store_, kept.checkpoint.size));
+  if (root == kept.checkpoint.root) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat(
+      "the checkpoint this log signed at size ", kept.checkpoint.size,
+      " names a root its Merkle tree no longer has: the log or its tree was "
+      "altered since; run VerifyChain and restore from a backup"));
+}
+
 absl::StatusOr<SignedCheckpoint> LogSigner::Latest() {
   absl::MutexLock l(&mu_);
   const uint64_t head = store_->HeadPosition();
@@ -116,7 +125,10 @@ absl::StatusOr<SignedCheckpoint> LogSigner::Latest() {
     auto opened = Open(latest->second);
     // One signed under another origin or key (the configuration changed)
     // is made again.
-    if (opened.ok() && opened->checkpoint.size == head) return opened;
+    if (opened.ok() && opened->checkpoint.size == head) {
+      NCM_RETURN_IF_ERROR(CheckKept(*opened));
+      return opened;
+    }
   } else if (!latest.ok() && !absl::IsNotFound(latest.status())) {
     return latest.status();
   }
@@ -133,7 +145,10 @@ absl::StatusOr<SignedCheckpoint> LogSigner::At(uint64_t size) {
   auto kept = store_->checkpoints()->Get(size);
   if (kept.ok()) {
     auto opened = Open(*kept);
-    if (opened.ok()) return opened;
+    if (opened.ok()) {
+      NCM_RETURN_IF_ERROR(CheckKept(*opened));
+      return opened;
+    }
   } else if (!absl::IsNotFound(kept.status())) {
     return kept.status();
   }

@@ -76,6 +76,8 @@ class LogSigner {
   absl::StatusOr<SignedCheckpoint> MakeLocked(uint64_t size)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<SignedCheckpoint> Open(const std::string& signed_note) const;
+  // DATA_LOSS when a kept checkpoint's root is not the tree's any more.
+  absl::Status CheckKept(const SignedCheckpoint& kept) const;
   void Loop();
   void Log(absl::string_view level, const std::string& fields) const;
 
