@@ -5,6 +5,7 @@
 // is reported at the exact position.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -518,6 +519,108 @@ TEST_F(NcmctlTest, TailFollowsNewEvents) {
   EXPECT_THAT(seen, HasSubstr("ncm.stakeholders.v1.OrganisationRegistered"));
   EXPECT_THAT(seen, HasSubstr("organisation-"));
   EXPECT_THAT(seen, Not(HasSubstr("principal-")));  // filtered out
+}
+
+}  // namespace
+}  // namespace ncm
+
+namespace ncm {
+namespace {
+
+// An auditor's year: the log's key kept once, checkpoints saved each
+// quarter, proofs of inclusion and of consistency checked by ncmctl, a
+// witness cosigning; and what each refuses.
+TEST_F(NcmctlTest, AuditCheckpointsProofsAndAWitness) {
+  auto import = [&](int from, int n) {
+    const std::string file = dir_.Sub("batch.jsonl");
+    std::ofstream f(file);
+    for (int i = from; i < from + n; ++i) {
+      f << R"({"streams":[{"streamId":"auditsync-)" << i % 3
+        << R"(","expected":{"kind":"ANY"},"events":[{"eventId":")" << ::ncm::testing::NewUuid()
+        << R"(","eventType":"ncm.partner.v1.Synced","payload":"aGVsbG8="}]}]})" << "\n";
+    }
+    f.close();
+    Ok({"events", "import", file});
+  };
+  const std::string vkey = dir_.Sub("log.vkey");
+  EXPECT_THAT(Ok({"audit", "key", "--out", vkey}), HasSubstr("saved"));
+  import(0, 30);
+  const std::string q1 = dir_.Sub("q1.checkpoint");
+  EXPECT_THAT(Ok({"audit", "checkpoint", q1, "--log-key", vkey}), HasSubstr("verified"));
+  import(30, 25);
+  EXPECT_THAT(Ok({"audit", "consistency", q1, "--log-key", vkey}), HasSubstr("CONSISTENT"));
+  EXPECT_THAT(Ok({"audit", "prove", "20", "--checkpoint", q1, "--log-key", vkey}),
+              HasSubstr("INCLUDED: position 20 (auditsync-"));
+  EXPECT_THAT(Ok({"audit", "prove", "50", "--log-key", vkey}), HasSubstr("INCLUDED"));
+
+  // Refusals: a position beyond the checkpoint, no key, a tampered
+  // checkpoint, another log's key.
+  Result r = Ctl({"audit", "prove", "50", "--checkpoint", q1, "--log-key", vkey});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("NOT PROVEN: position 50 is beyond"));
+  r = Ctl({"audit", "prove", "5"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--log-key is required"));
+  std::string text = ReadFile(q1);
+  const size_t nl = text.find('\n');
+  std::string forged = text;
+  forged.replace(nl + 1, text.find('\n', nl + 1) - nl - 1, "29");
+  const std::string bad = dir_.Sub("forged.checkpoint");
+  {
+    std::ofstream f(bad);
+    f << forged;
+  }
+  r = Ctl({"audit", "consistency", bad, "--log-key", vkey});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("NOT VERIFIED"));
+  EXPECT_THAT(r.out, HasSubstr("does not verify"));
+  const std::string other = dir_.Sub("other.key");
+  const std::string other_vkey = Ok({"audit", "keygen", "--name", "ncm.localhost/log",
+                                     "--out", other, "--for-log"});
+  r = Ctl({"audit", "prove", "3", "--log-key", other_vkey.substr(0, other_vkey.size() - 1)});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("NOT VERIFIED: the note carries no signature by"));
+
+  // A witness: its key made offline, given to ncmd, then cosigning.
+  const std::string wkey = dir_.Sub("witness.key");
+  std::string wvkey = Ok({"audit", "keygen", "--name", "oag.test/witness", "--out", wkey});
+  wvkey.pop_back();
+  struct stat st;
+  ASSERT_EQ(stat(wkey.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ncmd_.Terminate(absl::Seconds(15));
+  ::ncm::testing::Ncmd with_witness(data_, dir_.Sub("ncmd-witness.log"));
+  with_witness.set_extra_args({absl::StrCat("--witness_keys=", wvkey)});
+  ASSERT_TRUE(with_witness.Start()) << with_witness.log();
+  address_ = with_witness.address();
+  const std::string state = dir_.Sub("witness.state");
+  EXPECT_THAT(Ok({"audit", "cosign", "--key", wkey, "--state", state, "--log-key", vkey}),
+              HasSubstr("COSIGNED: the checkpoint of 56 records"));
+  import(55, 10);
+  EXPECT_THAT(Ok({"audit", "cosign", "--key", wkey, "--state", state, "--log-key", vkey}),
+              HasSubstr("COSIGNED: the checkpoint of 66 records"));
+  // A client requiring the witness gets the cosigned checkpoint.
+  const std::string cosigned = dir_.Sub("cosigned.checkpoint");
+  Ok({"audit", "checkpoint", cosigned, "--log-key", vkey, "--witness-key", wvkey});
+  EXPECT_THAT(ReadFile(cosigned), HasSubstr("\n66\n"));
+  EXPECT_THAT(ReadFile(cosigned), HasSubstr("oag.test/witness"));
+  EXPECT_THAT(Ok({"audit", "prove", "60", "--checkpoint", cosigned, "--log-key", vkey,
+                  "--witness-key", wvkey}),
+              HasSubstr("INCLUDED"));
+  // A witness whose last cosigned checkpoint does not fit the log refuses.
+  {
+    std::ofstream f(state);
+    f << ReadFile(q1);
+  }
+  EXPECT_THAT(Ok({"audit", "cosign", "--key", wkey, "--state", state, "--log-key", vkey}),
+              HasSubstr("COSIGNED"));
+  {
+    std::ofstream f(state);
+    f << forged;  // a state it could not have written
+  }
+  r = Ctl({"audit", "cosign", "--key", wkey, "--state", state, "--log-key", vkey});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("NOT VERIFIED: the witness state"));
 }
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <random>
 #include <sstream>
@@ -24,7 +26,10 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "ncm/eventstore/merkle.h"
+#include "ncm/eventstore/note.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
+#include "ncm/eventstore/v1/transparency.grpc.pb.h"
 #include "ncm/resolutions/v1/events.pb.h"
 #include "ncm/resolutions/v1/resolutions.grpc.pb.h"
 #include "testing/grpc_log.h"
@@ -55,11 +60,64 @@ struct Acked {
   std::string stream_id, event_id, payload;
 };
 
+namespace merkle = ::ncm::eventstore::merkle;
+namespace note = ::ncm::eventstore::note;
+
+merkle::Hash AsHash(const std::string& b) {
+  merkle::Hash h{};
+  if (b.size() == 32) std::copy(b.begin(), b.end(), h.begin());
+  return h;
+}
+
+// The tree root of the whole log, from its records as ReadAll returns them.
+merkle::Hash RootOfLog(pb::EventStore::Stub* stub, uint64_t* size) {
+  merkle::Frontier f;
+  std::vector<merkle::Frontier::Node> unused;
+  uint64_t from = 1;
+  while (true) {
+    grpc::ClientContext ctx;
+    pb::ReadAllRequest r;
+    r.set_from_position(from);
+    r.set_max_count(5000);
+    r.set_raw(true);
+    pb::ReadAllResponse resp;
+    if (!stub->ReadAll(&ctx, r, &resp).ok() || resp.raw_count() == 0) break;
+    absl::string_view frames = resp.raw_records();
+    while (frames.size() >= 4) {
+      const uint32_t n = (uint32_t(uint8_t(frames[0])) << 24) | (uint32_t(uint8_t(frames[1])) << 16) |
+                         (uint32_t(uint8_t(frames[2])) << 8) | uint32_t(uint8_t(frames[3]));
+      absl::string_view value = frames.substr(4, n);
+      frames.remove_prefix(4 + n);
+      unused.clear();
+      f.Add(merkle::LeafHash(merkle::RecordOf(value)), &unused);
+    }
+    from = resp.next_position();
+    if (resp.end_of_log()) break;
+  }
+  *size = f.size();
+  return f.Root();
+}
+
+// A signed checkpoint, checked with the log's key.
+std::optional<note::Checkpoint> CheckpointOf(pb::Transparency::Stub* t, const note::VerifierKey& key) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  pb::SignedCheckpoint c;
+  if (!t->GetCheckpoint(&ctx, pb::GetCheckpointRequest(), &c).ok()) return std::nullopt;
+  auto opened = note::OpenCheckpoint(c.note(), key);
+  EXPECT_TRUE(opened.ok()) << opened.status();
+  if (!opened.ok()) return std::nullopt;
+  return *opened;
+}
+
 TEST(NcmdProcessTest, AcknowledgedAppendsSurviveKill9) {
   ::ncm::testing::TempDir dir;
   std::mt19937 rng(std::random_device{}());
   std::map<uint64_t, Acked> acked;  // position -> what the client was told
   std::mutex acked_mu;
+  // Checkpoints signed while appends went on, before each kill.
+  std::vector<note::Checkpoint> signed_before;
+  std::optional<note::VerifierKey> log_key;
   constexpr int kCycles = 4, kClients = 6;
   for (int cycle = 0; cycle < kCycles; ++cycle) {
     Ncmd ncmd(dir.Sub("db"), dir.Sub(absl::StrCat("ncmd-", cycle, ".log")));
@@ -88,6 +146,38 @@ TEST(NcmdProcessTest, AcknowledgedAppendsSurviveKill9) {
       EXPECT_TRUE(resp.ok()) << resp.reason() << " at "
                              << resp.first_bad_position();
       EXPECT_EQ(resp.verified_count(), all.size());
+    }
+    // The Merkle tree agrees with the log, and every checkpoint signed
+    // before a crash is consistent with the tree now.
+    auto transparency = pb::Transparency::NewStub(channel);
+    {
+      grpc::ClientContext ctx;
+      pb::LogKey k;
+      ASSERT_TRUE(transparency->GetLogKey(&ctx, pb::GetLogKeyRequest(), &k).ok());
+      auto v = note::ParseVerifierKey(k.verifier_key());
+      ASSERT_TRUE(v.ok());
+      if (log_key.has_value()) {
+        EXPECT_EQ(note::FormatVerifierKey(*v), note::FormatVerifierKey(*log_key));
+      }
+      log_key = *v;
+    }
+    auto now = CheckpointOf(transparency.get(), *log_key);
+    ASSERT_TRUE(now.has_value());
+    uint64_t log_size = 0;
+    const merkle::Hash log_root = RootOfLog(stub.get(), &log_size);
+    ASSERT_EQ(now->size, log_size);
+    ASSERT_EQ(now->root, log_root) << "cycle " << cycle;
+    for (const note::Checkpoint& old : signed_before) {
+      grpc::ClientContext ctx;
+      pb::GetConsistencyProofRequest cr;
+      cr.set_first_size(old.size);
+      cr.set_second_size(now->size);
+      pb::ConsistencyProof proof;
+      ASSERT_TRUE(transparency->GetConsistencyProof(&ctx, cr, &proof).ok());
+      std::vector<merkle::Hash> path;
+      for (const auto& h : proof.hashes()) path.push_back(AsHash(h));
+      ASSERT_TRUE(merkle::VerifyConsistency(old.size, now->size, path, old.root, now->root).ok())
+          << "checkpoint of " << old.size << " signed before a kill, cycle " << cycle;
     }
     if (cycle + 1 == kCycles) {
       EXPECT_EQ(ncmd.Terminate(absl::Seconds(20)), 0);
@@ -130,12 +220,24 @@ TEST(NcmdProcessTest, AcknowledgedAppendsSurviveKill9) {
         }
       });
     }
+    std::thread checkpoints([&] {
+      while (!stop.load()) {
+        auto c = CheckpointOf(transparency.get(), *log_key);
+        if (c.has_value()) {
+          std::lock_guard<std::mutex> l(acked_mu);
+          signed_before.push_back(*c);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
     std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 900));
     ncmd.Kill9();
     stop = true;
     for (auto& t : clients) t.join();
+    checkpoints.join();
   }
   EXPECT_GT(acked.size(), 100u);
+  EXPECT_GT(signed_before.size(), 3u);
 }
 
 // Appends `n` resolutions of two events each (adopted, one progress
