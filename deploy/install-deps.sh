@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev tzdata openssl
   clang libclang-rt-14-dev
   libpq-dev libhiredis-dev
+  python3 python3-cryptography
 )
 
 missing=()

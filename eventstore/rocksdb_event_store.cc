@@ -46,6 +46,11 @@ constexpr char kTreeCf[] = "merkle";
 constexpr char kCheckpointsCf[] = "checkpoints";
 // In the default column family: how many leaves the stored tree holds.
 constexpr char kTreeSizeKey[] = "tree_size";
+// Complete subtrees of fewer leaves than 2^kFirstStoredLevel are not
+// stored: they are hashed again from the records when a proof needs them
+// (at most 15 records a subtree), which spares each append most of the
+// tree's writes.
+constexpr int kFirstStoredLevel = 4;
 // Leaves added per write batch when the tree is rebuilt from the log.
 constexpr uint64_t kTreeRebuildBatch = 8192;
 // Cached stream revisions are dropped wholesale past this many streams.
@@ -502,6 +507,7 @@ class RocksDbEventStore final : public EventStore {
   }
 
   absl::StatusOr<Hash> ReadTreeNode(int level, uint64_t index) {
+    if (level < kFirstStoredLevel) return HashFromRecords(level, index);
     std::string v;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), tree_,
                                  merkle::NodeKey(level, index), &v);
@@ -520,6 +526,32 @@ class RocksDbEventStore final : public EventStore {
     return h;
   }
 
+  // The hash of a small complete subtree, from its records.
+  absl::StatusOr<Hash> HashFromRecords(int level, uint64_t index) {
+    const uint64_t first = (index << level) + 1, count = uint64_t{1} << level;
+    std::vector<Hash> hashes;
+    hashes.reserve(count);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_));
+    it->Seek(codec::PositionKey(first));
+    for (uint64_t p = first; p < first + count; ++p, it->Next()) {
+      if (!it->Valid() || it->key().size() != 8 ||
+          codec::DecodePositionKey(absl::string_view(it->key().data(), 8)) != p ||
+          it->value().size() < 64) {
+        NCM_RETURN_IF_ERROR(FromRocks(it->status(), "reading the log"));
+        return absl::DataLossError(absl::StrCat(
+            "the log has no well-formed record at position ", p, "; run VerifyChain"));
+      }
+      hashes.push_back(merkle::LeafHash(merkle::RecordOf(
+          absl::string_view(it->value().data(), it->value().size()))));
+    }
+    for (size_t n = hashes.size(); n > 1; n /= 2) {
+      for (size_t i = 0; i < n / 2; ++i) {
+        hashes[i] = merkle::NodeHash(hashes[2 * i], hashes[2 * i + 1]);
+      }
+    }
+    return hashes[0];
+  }
+
   // Adds a record's leaf to the tree: the nodes it completes go in
   // `batch`. Writer thread (and Open) only.
   void PutTreeNodes(absl::string_view log_value, rocksdb::WriteBatch* batch) {
@@ -527,6 +559,7 @@ class RocksDbEventStore final : public EventStore {
     tree_finished_.clear();
     frontier_.Add(merkle::LeafHash(merkle::RecordOf(log_value)), &tree_finished_);
     for (const merkle::Frontier::Node& n : tree_finished_) {
+      if (n.level < kFirstStoredLevel) continue;
       batch->Put(tree_, merkle::NodeKey(n.level, n.index), HashSlice(n.hash));
     }
   }

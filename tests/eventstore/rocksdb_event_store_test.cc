@@ -63,7 +63,9 @@ void Raw(const std::string& path,
       {"log", {}},
       {"streams", {}},
       {"event_ids", {}},
-      {"subject_keys", {}}};
+      {"subject_keys", {}},
+      {"merkle", {}},
+      {"checkpoints", {}}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   ASSERT_TRUE(rocksdb::DB::Open(opts, path, cfs, &handles, &db).ok());

@@ -1,0 +1,281 @@
+// Figures for the transparency log: the Merkle tree's cost on durable
+// appends (tree on and off, alternating, same run), the cost of proofs as
+// the log grows (node reads, hashes, time), checkpoint signing, and proof
+// latency over loopback gRPC.
+//   build/bin/transparency_bench [--events=1000000] [--seconds=3] [--dir=...]
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "bench/bench_util.h"
+#include "clients/common/connect.h"
+#include "grpcpp/grpcpp.h"
+#include "ncm/eventstore/merkle.h"
+#include "ncm/eventstore/note.h"
+#include "ncm/eventstore/rocksdb_event_store.h"
+#include "ncm/eventstore/v1/transparency.grpc.pb.h"
+#include "ncm/ncmd/server.h"
+#include "testing/temp_dir.h"
+
+ABSL_FLAG(int64_t, events, 1000000, "events in the generated log for the proof figures");
+ABSL_FLAG(double, seconds, 3, "seconds per append load and setting");
+ABSL_FLAG(int, rounds, 2, "alternations of tree off / on per append load");
+ABSL_FLAG(std::string, dir, "", "folder for the stores (default: a temporary one)");
+
+namespace ncm {
+namespace {
+
+namespace es = ::ncm::eventstore;
+namespace merkle = ::ncm::eventstore::merkle;
+namespace note = ::ncm::eventstore::note;
+namespace tpb = ::ncm::eventstore::v1;
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::string Uuid(std::mt19937_64& rng) {
+  const uint64_t a = rng(), b = rng();
+  return absl::StrFormat("%08x-%04x-4%03x-8%03x-%012x", a >> 32, (a >> 16) & 0xffff,
+                         a & 0xfff, b >> 52, b & 0xffffffffffffULL);
+}
+
+es::AppendRequest Request(std::mt19937_64& rng, int events, int stream) {
+  es::AppendRequest r;
+  es::StreamWrite w;
+  w.stream_id = absl::StrCat("bench-", stream);
+  w.expected = es::ExpectedRevision::Any();
+  for (int i = 0; i < events; ++i) {
+    es::ProposedEvent e;
+    e.event_id = Uuid(rng);
+    e.event_type = "ncm.bench.v1.Event";
+    e.payload = std::string(300, 'x');
+    w.events.push_back(std::move(e));
+  }
+  r.streams.push_back(std::move(w));
+  return r;
+}
+
+// Events per second of `threads` appenders, each appending `batch` events
+// per call, for `seconds`.
+double AppendRate(const std::string& path, bool tree, int threads, int batch, double seconds) {
+  std::filesystem::remove_all(path);
+  es::RocksDbOptions o;
+  o.path = path;
+  o.merkle_tree = tree;
+  auto store = es::OpenRocksDbEventStore(o);
+  if (!store.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(store.status().message()).c_str());
+    std::exit(1);
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> done{0};
+  std::vector<std::thread> ts;
+  const auto start = Clock::now();
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] {
+      std::mt19937_64 rng(t * 7919 + 1);
+      while (!stop.load(std::memory_order_relaxed)) {
+        if ((*store)->Append(Request(rng, batch, t % 16)).ok()) done += batch;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  stop = true;
+  for (auto& t : ts) t.join();
+  const double rate = static_cast<double>(done.load()) / Seconds(Clock::now() - start);
+  store->reset();
+  std::filesystem::remove_all(path);
+  return rate;
+}
+
+void AppendFigures(const std::string& dir) {
+  const double secs = absl::GetFlag(FLAGS_seconds);
+  std::printf("\n## Durable appends, Merkle tree off and on (%.0f s each, %d rounds, "
+              "alternating; 300-byte payloads)\n\n",
+              secs, absl::GetFlag(FLAGS_rounds));
+  std::printf("| load | tree off events/s | tree on events/s | on/off |\n|---|---|---|---|\n");
+  struct Load {
+    const char* name;
+    int threads, batch;
+  };
+  for (const Load& l : {Load{"1 appender, 1 event", 1, 1}, Load{"64 appenders, 1 event", 64, 1},
+                        Load{"8 appenders, 100-event batches", 8, 100}}) {
+    double off = 0, on = 0;
+    for (int r = 0; r < absl::GetFlag(FLAGS_rounds); ++r) {
+      off += AppendRate(dir + "/append", false, l.threads, l.batch, secs);
+      on += AppendRate(dir + "/append", true, l.threads, l.batch, secs);
+    }
+    std::printf("| %s | %.0f | %.0f | %.3f |\n", l.name, off / absl::GetFlag(FLAGS_rounds),
+                on / absl::GetFlag(FLAGS_rounds), on / off);
+    std::fflush(stdout);
+  }
+}
+
+struct Counted {
+  es::EventStore* store;
+  mutable int64_t reads = 0;
+  merkle::NodeReader Reader() const {
+    return [this](int level, uint64_t index) {
+      ++reads;
+      return store->TreeNode(level, index);
+    };
+  }
+};
+
+void ProofFigures(const std::string& dir, int64_t events) {
+  const std::string path = dir + "/log";
+  std::filesystem::remove_all(path);
+  es::RocksDbOptions o;
+  o.path = path;
+  auto store = es::OpenRocksDbEventStore(o);
+  if (!store.ok()) std::exit(1);
+  std::printf("\n## A generated log of %lld events (1,000-event appends)\n\n",
+              static_cast<long long>(events));
+  const auto gen_start = Clock::now();
+  {
+    std::vector<std::thread> ts;
+    std::atomic<int64_t> next{0};
+    for (int t = 0; t < 4; ++t) {
+      ts.emplace_back([&, t] {
+        std::mt19937_64 rng(t + 99);
+        while (next.fetch_add(1000) < events) (void)(*store)->Append(Request(rng, 1000, t));
+      });
+    }
+    for (auto& t : ts) t.join();
+  }
+  const uint64_t head = (*store)->HeadPosition();
+  std::printf("generated %llu events in %.1f s\n\n", static_cast<unsigned long long>(head),
+              Seconds(Clock::now() - gen_start));
+  Counted nodes{store->get()};
+  std::printf("| tree size n | consistency 1..n: hashes, node reads, us | consistency n/2..n | "
+              "inclusion of a random leaf: hashes, node reads, us | root: node reads |\n"
+              "|---|---|---|---|---|\n");
+  std::mt19937_64 rng(5);
+  for (uint64_t n = 1000; n <= head; n *= 10) {
+    auto time = [&](auto fn, size_t* hashes, int64_t* reads) {
+      constexpr int kReps = 200;
+      nodes.reads = 0;
+      const auto t0 = Clock::now();
+      for (int i = 0; i < kReps; ++i) *hashes = fn();
+      *reads = nodes.reads / kReps;
+      return Seconds(Clock::now() - t0) * 1e6 / kReps;
+    };
+    size_t h1 = 0, h2 = 0, h3 = 0, unused = 0;
+    int64_t r1 = 0, r2 = 0, r3 = 0, r4 = 0;
+    const double c1 = time([&] { return merkle::ConsistencyProof(nodes.Reader(), 1, n)->size(); },
+                           &h1, &r1);
+    const double c2 = time(
+        [&] { return merkle::ConsistencyProof(nodes.Reader(), n / 2 + 1, n)->size(); }, &h2, &r2);
+    const double c3 = time(
+        [&] { return merkle::InclusionProof(nodes.Reader(), rng() % n, n)->size(); }, &h3, &r3);
+    time([&] { return static_cast<size_t>(merkle::RootAt(nodes.Reader(), n).ok()); }, &unused,
+         &r4);
+    std::printf("| %llu | %zu, %lld, %.1f | %zu, %lld, %.1f | %zu, %lld, %.1f | %lld |\n",
+                static_cast<unsigned long long>(n), h1, static_cast<long long>(r1), c1, h2,
+                static_cast<long long>(r2), c2, h3, static_cast<long long>(r3), c3,
+                static_cast<long long>(r4));
+    if (n * 10 > head && n != head) n = head / 10;  // end on the whole log
+  }
+  // Signing: the root at the head, the note, the Ed25519 signature.
+  auto key = note::GenerateKey("bench.example/log", note::kEd25519);
+  constexpr int kSigns = 2000;
+  auto t0 = Clock::now();
+  for (int i = 0; i < kSigns; ++i) {
+    note::Checkpoint c{"bench.example/log", head, *merkle::RootAt(nodes.Reader(), head), {}};
+    note::Note n{note::FormatCheckpoint(c), {}};
+    n.signatures.push_back(*note::SignNote(*key, n.text));
+    (void)note::FormatNote(n);
+  }
+  const double sign_us = Seconds(Clock::now() - t0) * 1e6 / kSigns;
+  auto v = note::VerifierOf(*key);
+  note::Checkpoint c{"bench.example/log", head, *merkle::RootAt(nodes.Reader(), head), {}};
+  note::Note n{note::FormatCheckpoint(c), {}};
+  n.signatures.push_back(*note::SignNote(*key, n.text));
+  const std::string text = note::FormatNote(n);
+  t0 = Clock::now();
+  for (int i = 0; i < kSigns; ++i) (void)note::OpenCheckpoint(text, v);
+  const double verify_us = Seconds(Clock::now() - t0) * 1e6 / kSigns;
+  std::printf("\ncheckpoint of the whole log: root + note + Ed25519 signature %.1f us; "
+              "parse + verify %.1f us\n",
+              sign_us, verify_us);
+  store->reset();
+
+  // Over gRPC: ncmd on the same folder, without read models.
+  ncmd::ServerOptions so;
+  so.listen_address = "127.0.0.1:0";
+  so.data_dir = path;
+  so.read_models = false;
+  so.checkpoints.interval = absl::ZeroDuration();
+  so.log = [](absl::string_view, const std::string&) {};
+  auto server = ncmd::StartServer(so);
+  if (!server.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(server.status().message()).c_str());
+    std::exit(1);
+  }
+  client::ConnectOptions co;
+  co.server = (*server)->address();
+  co.token = *client::ReadTokenFile(path + "/admin.token");
+  auto stub = tpb::Transparency::NewStub(*client::Connect(co));
+  auto latency = [&](const char* what, auto call) {
+    std::vector<double> us;
+    for (int i = 0; i < 2000; ++i) {
+      grpc::ClientContext ctx;
+      const auto t = Clock::now();
+      grpc::Status s = call(&ctx);
+      us.push_back(Seconds(Clock::now() - t) * 1e6);
+      if (!s.ok()) {
+        std::fprintf(stderr, "%s: %s\n", what, s.error_message().c_str());
+        std::exit(1);
+      }
+    }
+    const auto p = bench::ComputePercentiles(us);
+    std::printf("| %s | %.0f | %.0f |\n", what, p.p50, p.p99);
+  };
+  const uint64_t size = (*server)->store()->HeadPosition();
+  std::printf("\n## Over loopback gRPC, one client, %llu records (2,000 calls each)\n\n"
+              "| call | p50 us | p99 us |\n|---|---|---|\n",
+              static_cast<unsigned long long>(size));
+  latency("GetInclusionProof, random position, whole log", [&](grpc::ClientContext* ctx) {
+    tpb::GetInclusionProofRequest r;
+    r.set_position(1 + rng() % size);
+    tpb::InclusionProof out;
+    return stub->GetInclusionProof(ctx, r, &out);
+  });
+  latency("GetConsistencyProof, random size to the whole log", [&](grpc::ClientContext* ctx) {
+    tpb::GetConsistencyProofRequest r;
+    r.set_first_size(1 + rng() % size);
+    tpb::ConsistencyProof out;
+    return stub->GetConsistencyProof(ctx, r, &out);
+  });
+  latency("GetCheckpoint, latest (kept)", [&](grpc::ClientContext* ctx) {
+    tpb::SignedCheckpoint out;
+    return stub->GetCheckpoint(ctx, tpb::GetCheckpointRequest(), &out);
+  });
+  (*server)->Shutdown(absl::Seconds(5));
+  server->reset();
+  std::filesystem::remove_all(path);
+}
+
+}  // namespace
+}  // namespace ncm
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  ::umask(077);  // ncmd refuses a data folder others can read
+  ncm::testing::TempDir tmp;
+  const std::string dir = absl::GetFlag(FLAGS_dir).empty() ? tmp.path() : absl::GetFlag(FLAGS_dir);
+  std::filesystem::create_directories(dir);
+  std::printf("# transparency_bench\n");
+  ncm::AppendFigures(dir);
+  ncm::ProofFigures(dir, absl::GetFlag(FLAGS_events));
+  return 0;
+}
