@@ -99,23 +99,28 @@ double AppendRate(const std::string& path, bool tree, int threads, int batch, do
 
 void AppendFigures(const std::string& dir) {
   const double secs = absl::GetFlag(FLAGS_seconds);
-  std::printf("\n## Durable appends, Merkle tree off and on (%.0f s each, %d rounds, "
+  std::printf("\n## Durable appends, Merkle tree off, on and off again (%.0f s each, %d rounds, "
               "alternating; 300-byte payloads)\n\n",
               secs, absl::GetFlag(FLAGS_rounds));
-  std::printf("| load | tree off events/s | tree on events/s | on/off |\n|---|---|---|---|\n");
+  // Each round runs off, on, then off again: the two off runs show how
+  // much this machine varies between runs of the same setting.
+  std::printf("| load | tree off events/s | tree on events/s | on/off | off again/off "
+              "(the noise) |\n|---|---|---|---|---|\n");
   struct Load {
     const char* name;
     int threads, batch;
   };
+  const int rounds = absl::GetFlag(FLAGS_rounds);
   for (const Load& l : {Load{"1 appender, 1 event", 1, 1}, Load{"64 appenders, 1 event", 64, 1},
                         Load{"8 appenders, 100-event batches", 8, 100}}) {
-    double off = 0, on = 0;
-    for (int r = 0; r < absl::GetFlag(FLAGS_rounds); ++r) {
+    double off = 0, on = 0, again = 0;
+    for (int r = 0; r < rounds; ++r) {
       off += AppendRate(dir + "/append", false, l.threads, l.batch, secs);
       on += AppendRate(dir + "/append", true, l.threads, l.batch, secs);
+      again += AppendRate(dir + "/append", false, l.threads, l.batch, secs);
     }
-    std::printf("| %s | %.0f | %.0f | %.3f |\n", l.name, off / absl::GetFlag(FLAGS_rounds),
-                on / absl::GetFlag(FLAGS_rounds), on / off);
+    std::printf("| %s | %.0f | %.0f | %.3f | %.3f |\n", l.name, off / rounds, on / rounds,
+                on / off, again / off);
     std::fflush(stdout);
   }
 }

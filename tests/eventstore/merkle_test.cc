@@ -3,7 +3,9 @@
 // examples, and the RocksDB store's stored tree across restarts.
 #include "ncm/eventstore/merkle.h"
 
+#include <atomic>
 #include <map>
+#include <thread>
 #include <random>
 
 #include "absl/strings/escaping.h"
@@ -437,6 +439,59 @@ TEST(StoreTreeTest, RocksDbTreeSurvivesRestartsAndIsRebuiltWhenMissing) {
               Hex(ReferenceRoot(leaves, 0, 200)));
     EXPECT_EQ(Hex(*merkle::RootAt(StoreNodes(s->get()), 100)), Hex(root_100));
   }
+}
+
+// Appends from several threads while readers ask for roots and proofs of
+// sizes just committed: every answer fits the final tree.
+TEST(StoreTreeTest, TreeFollowsConcurrentAppends) {
+  ncm::testing::TempDir dir;
+  RocksDbOptions o;
+  o.path = dir.Sub("db");
+  auto s = OpenRocksDbEventStore(o);
+  ASSERT_THAT(s, IsOk());
+  EventStore* store = s->get();
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> appenders;
+  for (int t = 0; t < 4; ++t) {
+    appenders.emplace_back([&, t] {
+      for (int i = 0; i < 300; ++i) {
+        AppendRequest r = OneEvent(t * 1000 + i);
+        if (i % 10 == 0) {
+          for (int k = 0; k < 20; ++k) {
+            r.streams[0].events.push_back(OneEvent(k).streams[0].events[0]);
+          }
+        }
+        ASSERT_THAT(store->Append(std::move(r)), IsOk());
+      }
+    });
+  }
+  std::vector<std::pair<uint64_t, Hash>> seen;
+  std::thread reader([&] {
+    while (!stop.load()) {
+      const uint64_t head = store->HeadPosition();
+      if (head == 0) continue;
+      auto root = merkle::RootAt(StoreNodes(store), head);
+      ASSERT_THAT(root, IsOk());
+      seen.push_back({head, *root});
+      auto p = merkle::InclusionProof(StoreNodes(store), head - 1, head);
+      ASSERT_THAT(p, IsOk());
+    }
+  });
+  for (auto& t : appenders) t.join();
+  stop = true;
+  reader.join();
+  const std::vector<Hash> leaves = LeavesOf(store);
+  ASSERT_EQ(leaves.size(), store->HeadPosition());
+  ASSERT_GT(seen.size(), 10u);
+  for (const auto& [size, root] : seen) {
+    ASSERT_EQ(Hex(root), Hex(ReferenceRoot(leaves, 0, size))) << size;
+  }
+  const Hash final_root = *merkle::RootAt(StoreNodes(store), leaves.size());
+  s->reset();
+  // Reopened: the tree written behind the log is whole.
+  auto again = OpenRocksDbEventStore(o);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(Hex(*merkle::RootAt(StoreNodes(again->get()), leaves.size())), Hex(final_root));
 }
 
 TEST(StoreTreeTest, CheckpointsAreKeptNewestFirstAndPruned) {
