@@ -194,25 +194,6 @@ TEST(MerkleTest, FormatWorkedExampleTree) {
               ::testing::ElementsAre(leaves[1], leaves[2]));
 }
 
-// FORMAT.md's record: its leaf hash.
-TEST(MerkleTest, FormatWorkedExampleLeaf) {
-  RecordedEvent e;
-  e.position = 1;
-  e.revision = 0;
-  e.stream_id = "resolution-2f1c";
-  e.event_id = "3f2b8c1e-9d4a-4e7b-8f6a-1c2d3e4f5a6b";
-  e.event_type = "ncm.resolutions.v1.ResolutionAdopted";
-  e.content_type = "application/json";
-  e.payload = R"({"text":"Share border data"})";
-  e.recorded_at = codec::FromMicros(1768469400123456);
-  e.occurred_at = codec::FromMicros(1768348800000000);
-  e.actor = "secretariat";
-  e.correlation_id = "c-1";
-  e.command_id = "cmd-1";
-  EXPECT_EQ(Hex(merkle::LeafHash(codec::EncodeCanonical(e))),
-            "aad72cd68853765847e4183c262f730b2adee609d845a97b887fe99b53886253");
-}
-
 TEST(NoteTest, FormatWorkedExampleCheckpointAndCosignature) {
   auto log = note::ParseSigningKey(
       "PRIVATE+KEY+ncm.example/log+456ee8f6+AQABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f");

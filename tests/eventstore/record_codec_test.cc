@@ -3,6 +3,7 @@
 #include "record_codec.h"
 
 #include "absl/strings/escaping.h"
+#include "ncm/eventstore/merkle.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
@@ -56,6 +57,14 @@ TEST(RecordCodecTest, HashMatchesTheDocumentedExample) {
   EXPECT_EQ(absl::BytesToHexString(
                 absl::string_view(reinterpret_cast<const char*>(h.data()), 32)),
             kExampleHashHex);
+}
+
+// Its leaf in the Merkle tree (FORMAT.md, "The Merkle tree").
+TEST(RecordCodecTest, LeafHashMatchesTheDocumentedExample) {
+  const merkle::Hash leaf = merkle::LeafHash(EncodeCanonical(Example()));
+  EXPECT_EQ(absl::BytesToHexString(absl::string_view(
+                reinterpret_cast<const char*>(leaf.data()), leaf.size())),
+            "aad72cd68853765847e4183c262f730b2adee609d845a97b887fe99b53886253");
 }
 
 TEST(RecordCodecTest, LogValueRoundTripsAndCarriesItsHash) {
