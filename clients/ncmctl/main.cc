@@ -23,7 +23,7 @@ namespace {
 
 const std::vector<std::string> kBoolFlags = {
     "help", "follow", "backward", "overdue", "lead-only", "all",
-    "keep-as-supporting", "version", "for-log"};
+    "keep-as-supporting", "version", "for-log", "compare"};
 
 struct GlobalFlag {
   const char* name;
