@@ -524,7 +524,10 @@ class ReplayedLog {
   }
 
   // The state of one aggregate, as its service answers it.
-  absl::StatusOr<std::unique_ptr<Message>> Get(const Kind& k, const std::string& id) {
+  // `as_of` (when set) is given to the calls that take it (resolutions and
+  // MOUs, as they stood on that day).
+  absl::StatusOr<std::unique_ptr<Message>> Get(const Kind& k, const std::string& id,
+                                               const ncm::common::v1::Date& as_of) {
     const std::string prefix = k.prefix;
     auto wrap = [](auto v) -> absl::StatusOr<std::unique_ptr<Message>> {
       if (!v.ok()) return v.status();
@@ -542,11 +545,13 @@ class ReplayedLog {
     if (prefix == "resolution-") {
       ncm::resolutions::v1::GetResolutionRequest r;
       r.set_resolution_id(id);
+      *r.mutable_as_of() = as_of;
       return wrap(resolutions_->GetResolution(r));
     }
     if (prefix == "mou-") {
       ncm::mous::v1::GetMouRequest r;
       r.set_mou_id(id);
+      *r.mutable_as_of() = as_of;
       return wrap(mous_->GetMou(r));
     }
     ncm::resources::v1::GetBudgetRequest r;
@@ -696,6 +701,14 @@ int Replay(Env& env, const Command&, const Args& a) {
       wanted.insert(std::string(part));
     }
   }
+  ncm::common::v1::Date as_of;
+  if (auto d = a.Get("as-of")) {
+    absl::CivilDay day;
+    if (!absl::ParseCivilTime(*d, &day)) UsageError("--as-of is YYYY-MM-DD");
+    as_of.set_year(static_cast<int32_t>(day.year()));
+    as_of.set_month(day.month());
+    as_of.set_day(day.day());
+  }
   services::Clock clock;
   if (!absl::LoadTimeZone(a.Get("time-zone").value_or("Africa/Nairobi"), &clock.zone)) {
     UsageError("--time-zone: not a time zone name");
@@ -793,7 +806,7 @@ int Replay(Env& env, const Command&, const Args& a) {
     if (it != streams.end()) {
       for (const std::string& stream : it->second) {
         const std::string id = stream.substr(strlen(k.prefix));
-        auto state = log.Get(k, id);
+        auto state = log.Get(k, id, as_of);
         if (!state.ok()) {
           // Not an aggregate of its own (e.g. a resolution adopted after
           // the replay's day is NOT_FOUND): say so and go on.
@@ -807,6 +820,10 @@ int Replay(Env& env, const Command&, const Args& a) {
           auto req = NewRequest(k.method);
           req->GetReflection()->SetString(
               req.get(), req->GetDescriptor()->FindFieldByName(k.id_field), id);
+          if (const auto* f = req->GetDescriptor()->FindFieldByName("as_of");
+              f != nullptr && a.Has("as-of")) {
+            req->GetReflection()->MutableMessage(req.get(), f)->CopyFrom(as_of);
+          }
           if (!live_equal(k.method, *req, state->get())) {
             differences.push_back(absl::StrCat(k.name, " ", id, " (", last_difference, ")"));
           }
@@ -937,6 +954,8 @@ std::vector<Command> EventCommands() {
                                       "server's log", false},
                  FlagSpec{"compare", "", "hold every state to the live server's answer "
                                          "(whole log only)", false},
+                 FlagSpec{"as-of", "", "resolutions and MOUs as they stood on this day "
+                                       "(what happened by then; default today)", false},
                  FlagSpec{"time-zone", "", "where \"today\" is reckoned (default "
                                            "Africa/Nairobi, as ncmd)", false}};
     cmd.run = Replay;

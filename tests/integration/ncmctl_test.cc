@@ -122,6 +122,9 @@ TEST_F(NcmctlTest, AQuarterOfTheSecretariatsWork) {
       "--on", "2020-07-01"});
   Ok({"stakeholders", "appoint", "IOM", "--name", "Jane Wanjiru", "--title",
       "Programme Officer", "--email", "jane@example.org", "--on", "2021-01-04"});
+  // The replay of the log so far equals the live answers (again below, at
+  // later positions and as of several days).
+  EXPECT_THAT(Ok({"audit", "replay", "--compare"}), HasSubstr("EQUAL: all "));
   std::string list = Ok({"stakeholders", "list"});
   EXPECT_THAT(list, HasSubstr("ACRONYM"));
   EXPECT_THAT(list, HasSubstr("International Organization for Migration"));
@@ -164,6 +167,10 @@ TEST_F(NcmctlTest, AQuarterOfTheSecretariatsWork) {
       "--on", "2021-05-01"});
 
   // Overdue at the quarter's end: r2 only.
+  for (const char* day : {"2021-03-10", "2021-04-30", "2021-06-30"}) {
+    EXPECT_THAT(Ok({"audit", "replay", "--compare", "--as-of", day}), HasSubstr("EQUAL: all "))
+        << day;
+  }
   std::string overdue = Ok({"resolutions", "overdue", "--as-of", "2021-06-30"});
   EXPECT_THAT(overdue, HasSubstr(r2));
   EXPECT_THAT(overdue, Not(HasSubstr(r1)));
