@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -51,12 +52,14 @@ std::string HexOf(const Hash& h) {
 
 class TransparencyTest : public ::testing::Test {
  protected:
-  void StartServer(std::vector<std::string> witness_keys = {}) {
+  void StartServer(std::vector<std::string> witness_keys = {},
+                   absl::Duration interval = absl::ZeroDuration()) {
     ncmd::ServerOptions o;
     o.listen_address = "127.0.0.1:0";
     o.data_dir = dir_.Sub("db");
     o.checkpoints.origin = "ncm.test/log";
-    o.checkpoints.interval = absl::ZeroDuration();
+    o.checkpoints.interval = interval;
+    o.checkpoints.keep = 5;
     o.checkpoints.witness_keys = std::move(witness_keys);
     auto s = ncmd::StartServer(o);
     ASSERT_TRUE(s.ok()) << s.status();
@@ -206,6 +209,43 @@ TEST_F(TransparencyTest, ProofsVerifyAndBadArgumentsAreNamed) {
   cosigned.set_cosigned(true);
   EXPECT_EQ(Call(&tpb::Transparency::Stub::GetCheckpoint, cosigned, &mid_note).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+// While the log grows, a checkpoint is signed every interval without
+// anyone asking; the newest five are kept.
+TEST_F(TransparencyTest, CheckpointsAreSignedEveryIntervalWhileTheLogGrows) {
+  StartServer({}, absl::Milliseconds(100));
+  std::set<uint64_t> sizes;
+  for (int round = 0; round < 8; ++round) {
+    AppendGenerated(10);
+    const uint64_t head = server_->store()->HeadPosition();
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    bool signed_head = false;
+    while (!signed_head && absl::Now() < deadline) {
+      tpb::ListCheckpointsResponse kept;
+      ASSERT_TRUE(Call(&tpb::Transparency::Stub::ListCheckpoints, tpb::ListCheckpointsRequest(),
+                       &kept).ok());
+      signed_head = kept.tree_sizes_size() > 0 && kept.tree_sizes(0) == head;
+      if (!signed_head) absl::SleepFor(absl::Milliseconds(20));
+    }
+    ASSERT_TRUE(signed_head) << "no checkpoint of " << head << " within 10 s";
+    sizes.insert(head);
+  }
+  tpb::ListCheckpointsResponse kept;
+  ASSERT_TRUE(Call(&tpb::Transparency::Stub::ListCheckpoints, tpb::ListCheckpointsRequest(),
+                   &kept).ok());
+  EXPECT_EQ(kept.tree_sizes_size(), 5);
+  // Each kept one verifies and is consistent with the latest.
+  const note::Checkpoint latest = Latest();
+  for (uint64_t size : kept.tree_sizes()) {
+    tpb::GetCheckpointRequest r;
+    r.set_tree_size(size);
+    tpb::SignedCheckpoint c;
+    ASSERT_TRUE(Call(&tpb::Transparency::Stub::GetCheckpoint, r, &c).ok());
+    auto opened = note::OpenCheckpoint(c.note(), log_key_);
+    ASSERT_TRUE(opened.ok());
+    EXPECT_TRUE(Consistent(*opened, latest).ok()) << size;
+  }
 }
 
 // Every proof of every tree size from 1 to 300, and random ones of a
