@@ -1,9 +1,5 @@
 #include "ncm/eventstore/rocksdb_event_store.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>

@@ -107,11 +107,15 @@ std::string B64(const merkle::Hash& h) {
       absl::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
 }
 
-merkle::Hash ToHash(const std::string& bytes, bool* ok) {
-  merkle::Hash h{};
-  *ok = bytes.size() == h.size();
-  if (*ok) std::copy(bytes.begin(), bytes.end(), h.begin());
-  return h;
+// A proof's hashes; false when one is not 32 bytes.
+bool ProofHashes(const google::protobuf::RepeatedPtrField<std::string>& in,
+                 std::vector<merkle::Hash>* out) {
+  for (const std::string& bytes : in) {
+    if (bytes.size() != 32) return false;
+    merkle::Hash& h = out->emplace_back();
+    std::copy(bytes.begin(), bytes.end(), h.begin());
+  }
+  return true;
 }
 
 // Checks a signed checkpoint with the log's key and every --witness-key.
@@ -174,11 +178,7 @@ absl::Status CheckConsistency(Env& env, const note::Checkpoint& older,
   auto resp = Call(env, absl::StrCat(kService, "GetConsistencyProof"), r);
   const auto& p = static_cast<const tpb::ConsistencyProof&>(*resp);
   std::vector<merkle::Hash> path;
-  for (const std::string& h : p.hashes()) {
-    bool ok = false;
-    path.push_back(ToHash(h, &ok));
-    if (!ok) return absl::DataLossError("a proof hash is not 32 bytes");
-  }
+  if (!ProofHashes(p.hashes(), &path)) return absl::DataLossError("a proof hash is not 32 bytes");
   return merkle::VerifyConsistency(older.size, newer.size, path, older.root, newer.root);
 }
 
@@ -257,10 +257,8 @@ int Prove(Env& env, const Command&, const Args& a) {
   auto resp = Call(env, absl::StrCat(kService, "GetInclusionProof"), r);
   const auto& p = static_cast<const tpb::InclusionProof&>(*resp);
   std::vector<merkle::Hash> path;
-  for (const std::string& h : p.hashes()) {
-    bool ok = false;
-    path.push_back(ToHash(h, &ok));
-    if (!ok) return Refuse(env, "NOT PROVEN", "a proof hash is not 32 bytes");
+  if (!ProofHashes(p.hashes(), &path)) {
+    return Refuse(env, "NOT PROVEN", "a proof hash is not 32 bytes");
   }
   // The record is decoded from the very bytes that are hashed.
   absl::StatusOr<eventstore::RecordedEvent> e = codec::DecodeLogValue(
