@@ -1,6 +1,8 @@
-// Shared by the benchmark programs: latency percentiles.
+// Shared by the benchmark programs: latency percentiles, CPU time.
 #ifndef NCM_TESTS_BENCH_BENCH_UTIL_H_
 #define NCM_TESTS_BENCH_BENCH_UTIL_H_
+
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cmath>
@@ -26,6 +28,14 @@ inline Percentiles ComputePercentiles(std::vector<double> v) {
   p.p50 = rank(0.50);
   p.p99 = rank(0.99);
   return p;
+}
+
+// CPU seconds (user + system) this process has used so far, every thread.
+inline double ProcessCpuSeconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 }  // namespace ncm::bench

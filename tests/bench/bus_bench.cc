@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "bench/bench_util.h"
 #include "ncm/bus/publisher.h"
 #include "ncm/bus/replica.h"
 #include "ncm/eventstore/rocksdb_event_store.h"
@@ -134,12 +135,7 @@ void WaitModels(ncm::readside::ReadSide* rs, uint64_t head) {
 
 // CPU seconds (user + system) used so far by this process or by `pid`.
 double CpuSeconds(pid_t pid = 0) {
-  if (pid == 0) {
-    rusage u{};
-    ::getrusage(RUSAGE_SELF, &u);
-    return u.ru_utime.tv_sec + u.ru_stime.tv_sec +
-           (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-  }
+  if (pid == 0) return ncm::bench::ProcessCpuSeconds();
   std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
   std::string line;
   std::getline(in, line);

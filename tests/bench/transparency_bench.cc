@@ -5,6 +5,7 @@
 //   build/bin/transparency_bench [--events=1000000] [--seconds=3] [--dir=...]
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -28,7 +29,7 @@
 
 ABSL_FLAG(int64_t, events, 1000000, "events in the generated log for the proof figures");
 ABSL_FLAG(double, seconds, 3, "seconds per append load and setting");
-ABSL_FLAG(int, rounds, 2, "alternations of tree off / on per append load");
+ABSL_FLAG(int, rounds, 2, "rounds of off, on, on, off per append load");
 ABSL_FLAG(std::string, dir, "", "folder for the stores (default: a temporary one)");
 
 namespace ncm {
@@ -64,9 +65,14 @@ es::AppendRequest Request(std::mt19937_64& rng, int events, int stream) {
   return r;
 }
 
+struct Rate {
+  double events_per_s = 0;
+  double cpu_us_per_event = 0;  // this process, every thread (RocksDB's too)
+};
+
 // Events per second of `threads` appenders, each appending `batch` events
-// per call, for `seconds`.
-double AppendRate(const std::string& path, bool tree, int threads, int batch, double seconds) {
+// per call, for `seconds`, and the process's CPU time per event.
+Rate AppendRate(const std::string& path, bool tree, int threads, int batch, double seconds) {
   std::filesystem::remove_all(path);
   es::RocksDbOptions o;
   o.path = path;
@@ -80,6 +86,7 @@ double AppendRate(const std::string& path, bool tree, int threads, int batch, do
   std::atomic<int64_t> done{0};
   std::vector<std::thread> ts;
   const auto start = Clock::now();
+  const double cpu_start = bench::ProcessCpuSeconds();
   for (int t = 0; t < threads; ++t) {
     ts.emplace_back([&, t] {
       std::mt19937_64 rng(t * 7919 + 1);
@@ -91,21 +98,87 @@ double AppendRate(const std::string& path, bool tree, int threads, int batch, do
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   stop = true;
   for (auto& t : ts) t.join();
-  const double rate = static_cast<double>(done.load()) / Seconds(Clock::now() - start);
+  Rate rate;
+  rate.events_per_s = static_cast<double>(done.load()) / Seconds(Clock::now() - start);
+  rate.cpu_us_per_event =
+      (bench::ProcessCpuSeconds() - cpu_start) * 1e6 / static_cast<double>(std::max<int64_t>(1, done));
   store->reset();
   std::filesystem::remove_all(path);
   return rate;
 }
 
+// What the tree adds to the writer thread per event, alone: the leaf hash of
+// the stored record and the frontier's update, over records of the append
+// loads' shape, beside a SHA-256 of as many bytes as the hash chain hashes
+// for the same record.
+void TreeWorkPerEvent(const std::string& dir) {
+  const std::string path = dir + "/tree-work";
+  std::filesystem::remove_all(path);
+  es::RocksDbOptions o;
+  o.path = path;
+  o.merkle_tree = false;
+  auto store = es::OpenRocksDbEventStore(o);
+  if (!store.ok()) std::exit(1);
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 10; ++i) (void)(*store)->Append(Request(rng, 100, i));
+  es::ReadAllOptions ro;
+  ro.from_position = 1;
+  ro.max_count = 1000;
+  auto raw = (*store)->ReadAllRaw(ro);
+  if (!raw.ok()) std::exit(1);
+  std::vector<std::string> values;
+  for (absl::string_view f = raw->frames; f.size() >= 4;) {
+    const uint32_t n = (uint32_t{static_cast<uint8_t>(f[0])} << 24) |
+                       (uint32_t{static_cast<uint8_t>(f[1])} << 16) |
+                       (uint32_t{static_cast<uint8_t>(f[2])} << 8) | static_cast<uint8_t>(f[3]);
+    values.emplace_back(f.substr(4, n));
+    f.remove_prefix(4 + n);
+  }
+  store->reset();
+  std::filesystem::remove_all(path);
+  if (values.empty()) std::exit(1);
+  size_t bytes = 0;
+  for (const std::string& v : values) bytes += merkle::RecordOf(v).size();
+  constexpr int kPasses = 200;
+  merkle::Frontier frontier;
+  std::vector<merkle::Frontier::Node> finished;
+  auto t0 = Clock::now();
+  for (int pass = 0; pass < kPasses; ++pass) {
+    for (const std::string& v : values) {
+      finished.clear();
+      frontier.Add(merkle::LeafHash(merkle::RecordOf(v)), &finished);
+    }
+  }
+  const double events = static_cast<double>(kPasses) * static_cast<double>(values.size());
+  const double tree_us = Seconds(Clock::now() - t0) * 1e6 / events;
+  es::Hash sink{};
+  t0 = Clock::now();
+  for (int pass = 0; pass < kPasses; ++pass) {
+    for (const std::string& v : values) {
+      // prev_hash || record, as the chain hashes it (and one byte more)
+      sink = merkle::LeafHash(absl::string_view(v).substr(0, v.size() - 32));
+    }
+  }
+  const double chain_us = Seconds(Clock::now() - t0) * 1e6 / events;
+  std::printf("\nthe tree's work in the writer thread, alone: %.2f us/event (leaf hash and "
+              "frontier; records of %zu bytes on average); a SHA-256 of the bytes the hash chain "
+              "hashes: %.2f us (%02x)\n",
+              tree_us, bytes / values.size(), chain_us, sink[0]);
+}
+
 void AppendFigures(const std::string& dir) {
   const double secs = absl::GetFlag(FLAGS_seconds);
-  std::printf("\n## Durable appends, Merkle tree off, on and off again (%.0f s each, %d rounds, "
-              "alternating; 300-byte payloads)\n\n",
+  std::printf("\n## Durable appends, Merkle tree off and on (%.0f s each, %d rounds of off, on, on, off; "
+              "300-byte payloads)\n\n",
               secs, absl::GetFlag(FLAGS_rounds));
-  // Each round runs off, on, then off again: the two off runs show how
-  // much this machine varies between runs of the same setting.
-  std::printf("| load | tree off events/s | tree on events/s | on/off | off again/off "
-              "(the noise) |\n|---|---|---|---|---|\n");
+  // Each round runs off, on, on, off (the next round starts where this one
+  // ends), so a drift of the machine over a round falls on both settings
+  // alike; the spread of the off runs shows how much it varies between runs
+  // of the same setting. CPU time per event (every thread of this process,
+  // RocksDB's included, the request generation too) moves less than the
+  // rates do when the machine is shared.
+  std::printf("| load | tree off events/s | tree on events/s | on/off | slowest/fastest off run "
+              "(the noise) | CPU us/event off | on | on/off |\n|---|---|---|---|---|---|---|---|\n");
   struct Load {
     const char* name;
     int threads, batch;
@@ -113,16 +186,28 @@ void AppendFigures(const std::string& dir) {
   const int rounds = absl::GetFlag(FLAGS_rounds);
   for (const Load& l : {Load{"1 appender, 1 event", 1, 1}, Load{"64 appenders, 1 event", 64, 1},
                         Load{"8 appenders, 100-event batches", 8, 100}}) {
-    double off = 0, on = 0, again = 0;
+    double off = 0, on = 0, off_cpu = 0, on_cpu = 0;
+    double off_min = 1e300, off_max = 0;
     for (int r = 0; r < rounds; ++r) {
-      off += AppendRate(dir + "/append", false, l.threads, l.batch, secs);
-      on += AppendRate(dir + "/append", true, l.threads, l.batch, secs);
-      again += AppendRate(dir + "/append", false, l.threads, l.batch, secs);
+      for (bool tree : {false, true, true, false}) {
+        const Rate x = AppendRate(dir + "/append", tree, l.threads, l.batch, secs);
+        if (tree) {
+          on += x.events_per_s;
+          on_cpu += x.cpu_us_per_event;
+        } else {
+          off += x.events_per_s;
+          off_cpu += x.cpu_us_per_event;
+          off_min = std::min(off_min, x.events_per_s);
+          off_max = std::max(off_max, x.events_per_s);
+        }
+      }
     }
-    std::printf("| %s | %.0f | %.0f | %.3f | %.3f |\n", l.name, off / rounds, on / rounds,
-                on / off, again / off);
+    const double n = 2.0 * rounds;
+    std::printf("| %s | %.0f | %.0f | %.3f | %.3f | %.2f | %.2f | %.3f |\n", l.name, off / n,
+                on / n, on / off, off_min / off_max, off_cpu / n, on_cpu / n, on_cpu / off_cpu);
     std::fflush(stdout);
   }
+  TreeWorkPerEvent(dir);
 }
 
 struct Counted {
