@@ -5,6 +5,7 @@
 #include <cstring>
 #include <atomic>
 #include <deque>
+#include <map>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -12,6 +13,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/notification.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "append_planner.h"
@@ -47,6 +50,13 @@ constexpr char kTreeSizeKey[] = "tree_size";
 // (at most 15 records a subtree), which spares each append most of the
 // tree's writes.
 constexpr int kFirstStoredLevel = 4;
+// How long a proof waits for the tree thread to reach a size the log has.
+constexpr absl::Duration kTreeWait = absl::Seconds(10);
+// The tree thread wakes for this many records, or after kTreeIdle.
+constexpr size_t kTreeBurst = 256;
+constexpr absl::Duration kTreeIdle = absl::Milliseconds(50);
+// Log values handed to the tree thread and not hashed yet, at most.
+constexpr size_t kMaxTreeQueueBytes = 64 << 20;
 // Leaves added per write batch when the tree is rebuilt from the log.
 constexpr uint64_t kTreeRebuildBatch = 8192;
 // Cached stream revisions are dropped wholesale past this many streams.
@@ -327,6 +337,12 @@ class RocksDbEventStore final : public EventStore {
       stopping_ = true;
     }
     if (writer_.joinable()) writer_.join();
+    // The writer hands the tree nothing more: let it write what it holds.
+    {
+      absl::MutexLock l(&tree_mu_);
+      tree_stopping_ = true;
+    }
+    if (tree_thread_.joinable()) tree_thread_.join();
     keys_.reset();
     if (db_ != nullptr) {
       for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
@@ -442,6 +458,10 @@ class RocksDbEventStore final : public EventStore {
       }
     }
     NCM_RETURN_IF_ERROR(OpenTree());
+    if (options_.merkle_tree) {
+      tree_written_.store(frontier_.size(), std::memory_order_release);
+      tree_thread_ = std::thread([this] { TreeLoop(); });
+    }
     writer_ = std::thread([this] { WriterLoop(); });
     return absl::OkStatus();
   }
@@ -549,7 +569,7 @@ class RocksDbEventStore final : public EventStore {
   }
 
   // Adds a record's leaf to the tree: the nodes it completes go in
-  // `batch`. Writer thread (and Open) only.
+  // `batch`. Tree thread (and Open) only.
   void PutTreeNodes(absl::string_view log_value, rocksdb::WriteBatch* batch) {
     if (!options_.merkle_tree) return;
     tree_finished_.clear();
@@ -574,10 +594,131 @@ class RocksDbEventStore final : public EventStore {
           "the subtree at level ", level, " index ", index,
           " is not complete in the log"));
     }
+    // Small subtrees are hashed from the records; a stored node is there
+    // once the tree thread has written the leaves it covers (moments after
+    // their commit).
+    if (level >= kFirstStoredLevel && end > tree_written_.load(std::memory_order_acquire)) {
+      NCM_RETURN_IF_ERROR(AwaitTree(static_cast<uint64_t>(end)));
+    }
     return ReadTreeNode(level, index);
   }
 
+  // Waits until the stored tree holds `size` leaves.
+  absl::Status AwaitTree(uint64_t size) {
+    absl::MutexLock l(&tree_mu_);
+    ++tree_waiters_;  // wakes the tree thread now
+    auto caught_up = [this, size]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu_) {
+      return tree_written_.load(std::memory_order_acquire) >= size || !tree_failure_.ok() ||
+             tree_stopping_;
+    };
+    tree_mu_.AwaitWithTimeout(absl::Condition(&caught_up), kTreeWait);
+    --tree_waiters_;
+    if (!tree_failure_.ok()) return tree_failure_;
+    if (tree_written_.load(std::memory_order_acquire) >= size) return absl::OkStatus();
+    return absl::UnavailableError(absl::StrCat(
+        "the Merkle tree holds ", tree_written_.load(), " of the log's ", head_.load(),
+        " records and has not reached ", size, " yet; try again"));
+  }
+
+  // The tree thread: adds the leaves the writer hands it, in position
+  // order, and writes the nodes they complete with the tree's new size in
+  // one batch. It works in bursts (every kTreeBurst records, every
+  // kTreeIdle, or at once when a reader waits), so that it seldom wakes
+  // and seldom writes beside the writer. Not synced: the log's own synced
+  // writes carry it to the disk, and after a crash Open adds from the log
+  // the leaves the stored tree lacks.
+  void TreeLoop() {
+    for (;;) {
+      std::deque<std::string> values;
+      {
+        absl::MutexLock l(&tree_mu_);
+        tree_mu_.AwaitWithTimeout(
+            absl::Condition(
+                +[](RocksDbEventStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->tree_mu_) {
+                  return s->tree_stopping_ || s->tree_waiters_ > 0 ||
+                         s->tree_queue_.size() >= kTreeBurst;
+                },
+                this),
+            kTreeIdle);
+        if (tree_queue_.empty()) {
+          if (tree_stopping_) return;  // stopping and drained
+          continue;
+        }
+        values.swap(tree_queue_);
+        tree_queued_bytes_ = 0;
+      }
+      rocksdb::WriteBatch batch;
+      for (const std::string& v : values) PutTreeNodes(v, &batch);
+      absl::Status s;
+      // Leaves that complete no stored node need no write: the nodes every
+      // size up to the frontier's needs are stored already. The stored
+      // size then lags, and Open adds the few leaves beyond it.
+      if (batch.Count() > 0) {
+        batch.Put(handles_[0], kTreeSizeKey, codec::PositionKey(frontier_.size()));
+        s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "writing the Merkle tree");
+      }
+      absl::MutexLock l(&tree_mu_);
+      if (!s.ok()) {
+        tree_failure_ = absl::UnavailableError(absl::StrCat(
+            "the Merkle tree stopped following the log after a storage failure (",
+            s.message(), "); restart the server once the storage is fixed: it adds "
+            "the missing leaves from the log"));
+        tree_queue_.clear();
+        return;
+      }
+      tree_written_.store(frontier_.size(), std::memory_order_release);
+    }
+  }
+
+  // Writer thread: hands the tree a committed group's log values, in
+  // position order. Waits while the tree holds too many (it hashes far
+  // faster than the log syncs, so only a stalled disk gets it here).
+  void HandToTree(const std::vector<std::string*>& values) {
+    if (!options_.merkle_tree || values.empty()) return;
+    absl::MutexLock l(&tree_mu_);
+    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(tree_mu_) {
+      return tree_queued_bytes_ < kMaxTreeQueueBytes || !tree_failure_.ok();
+    };
+    tree_mu_.Await(absl::Condition(&room));
+    if (!tree_failure_.ok()) return;
+    for (std::string* v : values) {
+      tree_queued_bytes_ += v->size();
+      tree_queue_.push_back(std::move(*v));
+    }
+  }
+
   CheckpointStore* checkpoints() override { return checkpoints_.get(); }
+
+  absl::StatusOr<StorageStats> Storage() override {
+    StorageStats out;
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      uint64_t v = 0;
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kEstimateLiveDataSize, &v)) {
+        out.live_data_bytes += v;
+      }
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kTotalSstFilesSize, &v)) {
+        out.sst_files_bytes += v;
+      }
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) {
+        out.memtable_bytes += v;
+      }
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kEstimatePendingCompactionBytes,
+                              &v)) {
+        out.pending_compaction_bytes += v;
+      }
+      std::map<std::string, std::string> stats;
+      if (db_->GetMapProperty(h, rocksdb::DB::Properties::kCFStats, &stats)) {
+        uint64_t n = 0;
+        if (absl::SimpleAtoi(stats["io_stalls.total_slowdown"], &n)) out.write_slowdowns += n;
+        if (absl::SimpleAtoi(stats["io_stalls.total_stop"], &n)) out.write_stops += n;
+      }
+    }
+    uint64_t stopped = 0;
+    if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &stopped)) {
+      out.writes_stopped = stopped != 0;
+    }
+    return out;
+  }
 
   // Loads (or makes) the key-encryption key, checks it is this store's,
   // and wraps any key still stored in clear.
@@ -977,11 +1118,13 @@ class RocksDbEventStore final : public EventStore {
     std::deque<AppendPlan> plans;
     std::deque<PlannedRecord> copies;
     std::vector<absl::Status> copied_results(group->size());
+    // The records' log values in position order, for the tree.
+    std::vector<std::string*> tree_values;
     for (size_t gi = 0; gi < group->size(); ++gi) {
       Pending& p = (*group)[gi];
       if (p.copied_done) {
         copied_results[gi] =
-            PlanCopied(p.copied, state, &copies, &batch, &pos, &hash);
+            PlanCopied(p.copied, state, &copies, &batch, &pos, &hash, &tree_values);
         results.push_back(absl::UnknownError("unused"));
         continue;
       }
@@ -991,7 +1134,7 @@ class RocksDbEventStore final : public EventStore {
         continue;
       }
       AppendPlan* plan = &plans.emplace_back(std::move(*planned));
-      for (const PlannedRecord& r : plan->records) {
+      for (PlannedRecord& r : plan->records) {
         pos_value = codec::PositionKey(r.event.position);
         batch.Put(log_, pos_value, r.log_value);
         batch.Put(streams_, codec::StreamKey(r.event.stream_id, r.event.revision),
@@ -1000,7 +1143,7 @@ class RocksDbEventStore final : public EventStore {
                   rocksdb::Slice(reinterpret_cast<const char*>(r.id.data()),
                                  r.id.size()),
                   pos_value);
-        PutTreeNodes(r.log_value, &batch);
+        tree_values.push_back(&r.log_value);
         state.Record(r);
       }
       if (!plan->records.empty()) {
@@ -1010,12 +1153,11 @@ class RocksDbEventStore final : public EventStore {
       results.push_back(std::move(plan->result));
     }
     if (batch.Count() > 0) {
-      if (options_.merkle_tree) {
-        batch.Put(handles_[0], kTreeSizeKey, codec::PositionKey(frontier_.size()));
-      }
       rocksdb::WriteOptions wo;
       wo.sync = true;
+      const absl::Time write_start = absl::Now();
       absl::Status s = FromRocks(db_->Write(wo, &batch), "writing the log");
+      const absl::Duration write_time = absl::Now() - write_start;
       if (!s.ok()) {
         // The write may have reached the disk before the failure. The head
         // kept in memory can no longer be trusted, so the store takes no
@@ -1049,6 +1191,18 @@ class RocksDbEventStore final : public EventStore {
         }
         head_.store(pos, std::memory_order_release);
         listeners_.Notify(pos);
+        if (options_.on_commit) {
+          CommitStats stats;
+          for (const auto& plan : plans) stats.appends += plan.records.empty() ? 0 : 1;
+          for (size_t gi = 0; gi < group->size(); ++gi) {
+            stats.appends += (*group)[gi].copied_done && copied_results[gi].ok() ? 1 : 0;
+          }
+          stats.events = tree_values.size();
+          for (const std::string* v : tree_values) stats.bytes += v->size();
+          stats.write = write_time;
+          options_.on_commit(stats);
+        }
+        HandToTree(tree_values);
       }
     }
     for (size_t i = 0; i < group->size(); ++i) {
@@ -1065,7 +1219,7 @@ class RocksDbEventStore final : public EventStore {
   absl::Status PlanCopied(absl::string_view frames, GroupState& state,
                           std::deque<PlannedRecord>* copies,
                           rocksdb::WriteBatch* batch, uint64_t* pos,
-                          Hash* hash) {
+                          Hash* hash, std::vector<std::string*>* tree_values) {
     const size_t first_copy = copies->size();
     uint64_t p = *pos;
     Hash h = *hash;
@@ -1115,7 +1269,7 @@ class RocksDbEventStore final : public EventStore {
     }
     if (!frames.empty()) return refuse(p + 1, "is a truncated frame");
     for (size_t i = first_copy; i < copies->size(); ++i) {
-      const PlannedRecord& r = (*copies)[i];
+      PlannedRecord& r = (*copies)[i];
       const std::string pos_value = codec::PositionKey(r.event.position);
       batch->Put(log_, pos_value, r.log_value);
       batch->Put(streams_, codec::StreamKey(r.event.stream_id, r.event.revision),
@@ -1124,7 +1278,7 @@ class RocksDbEventStore final : public EventStore {
                  rocksdb::Slice(reinterpret_cast<const char*>(r.id.data()),
                                 r.id.size()),
                  pos_value);
-      PutTreeNodes(r.log_value, batch);
+      tree_values->push_back(&r.log_value);
       state.Record(r);
     }
     *pos = p;
@@ -1314,9 +1468,19 @@ class RocksDbEventStore final : public EventStore {
   rocksdb::ColumnFamilyHandle* ids_ = nullptr;
   rocksdb::ColumnFamilyHandle* tree_ = nullptr;
   std::unique_ptr<CheckpointStore> checkpoints_;
-  // The tree's right edge: writer thread (and Open) only.
+  // The tree's right edge: tree thread (and Open) only.
   merkle::Frontier frontier_;
   std::vector<merkle::Frontier::Node> tree_finished_;
+  // The writer hands committed records to the tree thread (TreeLoop).
+  absl::Mutex tree_mu_;
+  std::deque<std::string> tree_queue_ ABSL_GUARDED_BY(tree_mu_);
+  size_t tree_queued_bytes_ ABSL_GUARDED_BY(tree_mu_) = 0;
+  bool tree_stopping_ ABSL_GUARDED_BY(tree_mu_) = false;
+  int tree_waiters_ ABSL_GUARDED_BY(tree_mu_) = 0;
+  absl::Status tree_failure_ ABSL_GUARDED_BY(tree_mu_);
+  // Leaves the stored tree holds; set under tree_mu_.
+  std::atomic<uint64_t> tree_written_{0};
+  std::thread tree_thread_;
 
   std::atomic<uint64_t> head_{0};
   Hash head_hash_{};  // writer thread (and Open) only

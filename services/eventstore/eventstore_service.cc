@@ -675,13 +675,13 @@ grpc::ServerUnaryReactor* EventStoreService::Serve(
                                             Done done) {
         if (absl::Status standing = gate_->CheckStanding(a.principal);
             !standing.ok()) {
-          gate_->LogRefusal(a.principal, method, standing);
+          gate_->LogRefusal(a.principal, method, standing, Refusal::kStanding);
           return done(standing);
         }
         if (a.scoped) {
           absl::Status s = CheckScope(req);
           if (!s.ok()) {
-            gate_->LogRefusal(a.principal, method, s);
+            gate_->LogRefusal(a.principal, method, s, Refusal::kScope);
             return done(s);
           }
         }
@@ -836,13 +836,13 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStoreService::Subscribe(
   if (!valid.ok()) return refuse(valid);
   if (absl::Status standing = gate_->CheckStanding(admitted->principal);
       !standing.ok()) {
-    gate_->LogRefusal(admitted->principal, kMethod, standing);
+    gate_->LogRefusal(admitted->principal, kMethod, standing, Refusal::kStanding);
     return refuse(standing);
   }
   if (admitted->scoped) {
     absl::Status in_scope = CheckScope(parsed);
     if (!in_scope.ok()) {
-      gate_->LogRefusal(admitted->principal, kMethod, in_scope);
+      gate_->LogRefusal(admitted->principal, kMethod, in_scope, Refusal::kScope);
       return refuse(in_scope);
     }
   }
@@ -958,7 +958,7 @@ EventStoreService::AppendSession(grpc::CallbackServerContext* ctx) {
   if (admitted.ok()) {
     absl::Status standing = gate_->CheckStanding(admitted->principal);
     if (!standing.ok()) {
-      gate_->LogRefusal(admitted->principal, kMethod, standing);
+      gate_->LogRefusal(admitted->principal, kMethod, standing, Refusal::kStanding);
       admitted = standing;
     }
   }
@@ -996,7 +996,7 @@ EventStoreService::AppendSession(grpc::CallbackServerContext* ctx) {
       },
       [this, a, kMethod] {
         absl::Status s = gate_->CheckStanding(a.principal);
-        if (!s.ok()) gate_->LogRefusal(a.principal, kMethod, s);
+        if (!s.ok()) gate_->LogRefusal(a.principal, kMethod, s, Refusal::kStanding);
         return s;
       },
       [this, a](const pb::AppendRequest& request, pb::AppendResponse* response,
@@ -1041,6 +1041,16 @@ grpc::ServerUnaryReactor* EventStoreService::VerifyChain(
       [this](const Admission&, const auto& req, auto* resp, Done done) {
         done(DoVerifyChain(req, resp));
       });
+}
+
+size_t EventStoreService::open_subscriptions() const {
+  absl::MutexLock l(&subscriptions_->mu);
+  return subscriptions_->open.size();
+}
+
+size_t EventStoreService::open_append_sessions() const {
+  absl::MutexLock l(&sessions_->mu);
+  return sessions_->open.size();
 }
 
 }  // namespace ncm::services

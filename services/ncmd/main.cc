@@ -89,6 +89,10 @@ ABSL_FLAG(int, checkpoint_interval_seconds, 60,
           "A checkpoint is signed at least this often while the log grows; "
           "0: only when asked for.");
 ABSL_FLAG(int, checkpoints_kept, 10000, "Signed checkpoints kept (0: all).");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "host:port of the Prometheus metrics listener (GET /metrics, plain "
+          "HTTP: keep it on loopback or a monitoring network); port 0 picks "
+          "a free port; empty: no metrics.");
 ABSL_FLAG(std::string, witness_keys, "",
           "Comma-separated verifier keys (<name>+<id>+<key>, type 0x04) of "
           "the witnesses whose cosignatures are kept.");
@@ -185,6 +189,7 @@ int main(int argc, char** argv) {
     options.checkpoints.witness_keys.emplace_back(absl::StripAsciiWhitespace(w));
   }
   if (options.read_node.enabled()) options.nats.client_name = "ncmd-read";
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.log = [](absl::string_view level, const std::string& fields) {
     std::string line = absl::StrCat(
         "ts=", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
@@ -216,7 +221,11 @@ int main(int argc, char** argv) {
                        ? absl::StrCat(" role=read write_node=",
                                       options.read_node.write_node)
                        : std::string(" role=write"),
-                   " head_position=", (*server)->store()->HeadPosition()));
+                   " head_position=", (*server)->store()->HeadPosition(),
+                   (*server)->metrics_address().empty()
+                       ? std::string(" metrics=off")
+                       : absl::StrCat(" metrics=http://", (*server)->metrics_address(),
+                                      "/metrics")));
   if (auto* rs = (*server)->read_side(); rs != nullptr) {
     for (const char* model :
          {"resolutions", "mous", "budgets", "directory"}) {

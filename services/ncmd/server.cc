@@ -27,6 +27,7 @@
 #include "ncm/eventstore/status_macros.h"
 #include "ncm/services/eventstore_service.h"
 #include "ncm/services/raw_service.h"
+#include "ncm/metrics/metrics.h"
 #include "ncm/mous/handler.h"
 #include "ncm/mous/read_model.h"
 #include "ncm/readside/service.h"
@@ -206,6 +207,7 @@ class ServerImpl final : public Server {
     }
     host_ = host;
     write_node_ = options.read_node.write_node;
+    if (!options.metrics_listen.empty()) metrics_ = std::make_unique<metrics::Metrics>();
     if (options.data_dir.empty()) {
       store_ = eventstore::NewMemoryEventStore(options.limits);
     } else {
@@ -219,6 +221,11 @@ class ServerImpl final : public Server {
       ro.copy_of = options.read_node.write_node;
       // A failed write stops appends; health says so, so that a load
       // balancer or supervisor can take the server out and restart it.
+      if (metrics_) {
+        ro.on_commit = [m = metrics_.get()](const eventstore::CommitStats& c) {
+          m->Committed(c);
+        };
+      }
       ro.on_write_failure = [this](const absl::Status& s) {
         std::fprintf(stderr,
                      "level=error msg=\"storage write failed; appends "
@@ -294,6 +301,9 @@ class ServerImpl final : public Server {
         [log = log_](const std::string& fields) { log("warn", fields); });
     if (options.read_node.enabled()) {
       gate_->RefuseWrites(options.read_node.write_node);
+    }
+    if (metrics_) {
+      gate_->set_on_refused([m = metrics_.get()](services::Refusal why) { m->Refused(why); });
     }
     access_service_ =
         std::make_unique<access::AccessService>(registry_.get(), workers_.get());
@@ -372,6 +382,11 @@ class ServerImpl final : public Server {
     builder.AddListeningPort(options.listen_address, credentials, &port_);
     builder.SetMaxReceiveMessageSize(options.max_message_bytes);
     builder.SetMaxSendMessageSize(options.max_message_bytes);
+    if (metrics_) {
+      std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> counted;
+      counted.push_back(metrics_->NewInterceptorFactory());
+      builder.experimental().SetInterceptorCreators(std::move(counted));
+    }
     builder.RegisterService(access_service_.get());
     builder.RegisterService(eventstore_service_.get());
     builder.RegisterService(stakeholders_service_.get());
@@ -390,7 +405,16 @@ class ServerImpl final : public Server {
     }
     server_->GetHealthCheckService()->SetServingStatus(true);
     if (publisher_) SetBusHealth(publisher_->Status().state);
+    if (metrics_) {
+      AddScrapedMetrics();
+      NCM_ASSIGN_OR_RETURN(metrics_endpoint_,
+                           metrics::MetricsEndpoint::Start(options.metrics_listen, metrics_.get()));
+    }
     return absl::OkStatus();
+  }
+
+  std::string metrics_address() const override {
+    return metrics_endpoint_ ? metrics_endpoint_->address() : std::string();
   }
 
   int port() const override { return port_; }
@@ -410,6 +434,8 @@ class ServerImpl final : public Server {
       if (shut_down_) return;
       shut_down_ = true;
     }
+    // The listener first: its scrapes read everything below.
+    metrics_endpoint_.reset();
     if (server_ != nullptr) {
       server_->GetHealthCheckService()->SetServingStatus(false);
       eventstore_service_->Shutdown();
@@ -442,6 +468,7 @@ class ServerImpl final : public Server {
     publisher_.reset();
     replica_.reset();
     store_.reset();  // drains the writer and closes RocksDB
+    metrics_.reset();
     absl::MutexLock l(&mu_);
     done_ = true;
   }
@@ -452,6 +479,111 @@ class ServerImpl final : public Server {
   }
 
  private:
+  // The families read at each scrape: the log, the read models, the bus,
+  // open streams, RocksDB and the process.
+  void AddScrapedMetrics() {
+    using prometheus::MetricType;
+    metrics::Metrics* m = metrics_.get();
+    m->AddScraped("ncm_log_head_position", "Position of the log's last record",
+                  MetricType::Gauge, [this](std::vector<metrics::Sample>* out) {
+                    out->push_back({{}, static_cast<double>(store_->HeadPosition())});
+                  });
+    if (read_side_) {
+      auto each_model = [this](std::vector<metrics::Sample>* out, bool lag) {
+        for (const char* model : {resolutions::kResolutionsModel, mous::kMousModel,
+                                  resources::kBudgetsModel, stakeholders::kDirectoryModel}) {
+          absl::StatusOr<readside::ModelStatus> st = read_side_->Status(model);
+          if (!st.ok()) continue;
+          const double v =
+              lag ? static_cast<double>(st->head_position > st->applied_position
+                                            ? st->head_position - st->applied_position
+                                            : 0)
+                  : static_cast<double>(st->applied_position);
+          out->push_back({{{"model", model}}, v});
+        }
+      };
+      m->AddScraped("ncm_read_model_applied_position",
+                    "The last log position each read model has applied", MetricType::Gauge,
+                    [each_model](std::vector<metrics::Sample>* out) { each_model(out, false); });
+      m->AddScraped("ncm_read_model_lag_events",
+                    "Records of the log each read model has not applied yet",
+                    MetricType::Gauge,
+                    [each_model](std::vector<metrics::Sample>* out) { each_model(out, true); });
+    }
+    if (publisher_) {
+      m->AddScraped("ncm_bus_publisher_lag_events",
+                    "Committed records the message bus has not acknowledged yet",
+                    MetricType::Gauge, [this](std::vector<metrics::Sample>* out) {
+                      out->push_back({{}, static_cast<double>(publisher_->Status().lag)});
+                    });
+      m->AddScraped("ncm_bus_publisher_state",
+                    "1 for the publisher's current state (LIVE, CATCHING_UP, DIVERGED, ...)",
+                    MetricType::Gauge, [this](std::vector<metrics::Sample>* out) {
+                      out->push_back(
+                          {{{"state", bus::BusStateName(publisher_->Status().state)}}, 1});
+                    });
+    }
+    if (replica_) {
+      m->AddScraped("ncm_bus_copy_lag_events",
+                    "Records of the write node's stream this read node has not copied yet",
+                    MetricType::Gauge, [this](std::vector<metrics::Sample>* out) {
+                      out->push_back({{}, static_cast<double>(replica_->Status().lag)});
+                    });
+    }
+    m->AddScraped("ncm_open_subscriptions", "Open Subscribe streams", MetricType::Gauge,
+                  [this](std::vector<metrics::Sample>* out) {
+                    out->push_back(
+                        {{}, static_cast<double>(eventstore_service_->open_subscriptions())});
+                  });
+    m->AddScraped("ncm_open_append_sessions", "Open AppendSession streams", MetricType::Gauge,
+                  [this](std::vector<metrics::Sample>* out) {
+                    out->push_back(
+                        {{}, static_cast<double>(eventstore_service_->open_append_sessions())});
+                  });
+    struct Storage {
+      const char* name;
+      const char* help;
+      MetricType type;
+      double (*get)(const eventstore::StorageStats&);
+    };
+    static constexpr Storage kStorage[] = {
+        {"ncm_rocksdb_live_data_bytes", "RocksDB's estimate of the live data, every column family",
+         MetricType::Gauge, [](const eventstore::StorageStats& s) {
+           return static_cast<double>(s.live_data_bytes);
+         }},
+        {"ncm_rocksdb_sst_files_bytes", "Size of RocksDB's table files",
+         MetricType::Gauge, [](const eventstore::StorageStats& s) {
+           return static_cast<double>(s.sst_files_bytes);
+         }},
+        {"ncm_rocksdb_memtable_bytes", "Bytes in RocksDB's memtables, not flushed yet",
+         MetricType::Gauge, [](const eventstore::StorageStats& s) {
+           return static_cast<double>(s.memtable_bytes);
+         }},
+        {"ncm_rocksdb_pending_compaction_bytes",
+         "RocksDB's estimate of the bytes compaction has to rewrite", MetricType::Gauge,
+         [](const eventstore::StorageStats& s) {
+           return static_cast<double>(s.pending_compaction_bytes);
+         }},
+        {"ncm_rocksdb_write_slowdowns_total", "Writes RocksDB slowed down since the store opened",
+         MetricType::Counter, [](const eventstore::StorageStats& s) {
+           return static_cast<double>(s.write_slowdowns);
+         }},
+        {"ncm_rocksdb_write_stops_total", "Times RocksDB stopped writes since the store opened",
+         MetricType::Counter, [](const eventstore::StorageStats& s) {
+           return static_cast<double>(s.write_stops);
+         }},
+        {"ncm_rocksdb_writes_stopped", "1 while RocksDB has writes stopped", MetricType::Gauge,
+         [](const eventstore::StorageStats& s) { return s.writes_stopped ? 1.0 : 0.0; }},
+    };
+    for (const Storage& st : kStorage) {
+      m->AddScraped(st.name, st.help, st.type, [this, get = st.get](std::vector<metrics::Sample>* out) {
+        absl::StatusOr<eventstore::StorageStats> s = store_->Storage();
+        if (s.ok()) out->push_back({{}, get(*s)});
+      });
+    }
+    metrics::AddProcessMetrics(m);
+  }
+
   // The health service's "ncm.bus" entry: NOT_SERVING while the stream
   // needs an operator (diverged, misconfigured). Appends go on regardless.
   void SetBusHealth(bus::BusState s) {
@@ -688,6 +820,8 @@ class ServerImpl final : public Server {
   std::unique_ptr<transparency::LogSigner> signer_;
   std::unique_ptr<transparency::TransparencyHandler> transparency_;
   std::unique_ptr<transparency::TransparencyService> transparency_service_;
+  std::unique_ptr<metrics::Metrics> metrics_;
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint_;
   std::unique_ptr<grpc::Server> server_;
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

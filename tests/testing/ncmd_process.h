@@ -46,8 +46,8 @@ class Ncmd {
       dup2(fd, 2);
       dup2(fd, 1);
       std::string data = "--data_dir=" + data_dir_;
-      std::vector<const char*> argv = {NCMD_PATH, data.c_str(),
-                                       "--listen=127.0.0.1:0"};
+      std::vector<const char*> argv = {NCMD_PATH, data.c_str(), "--listen=127.0.0.1:0",
+                                       "--metrics_listen=127.0.0.1:0"};
       for (const std::string& a : extra_args_) argv.push_back(a.c_str());
       argv.push_back(nullptr);
       execv(NCMD_PATH, const_cast<char* const*>(argv.data()));

@@ -57,7 +57,7 @@ absl::StatusOr<services::Admission> AccessGate::Admit(
     grpc::ServerContextBase* ctx, absl::string_view method) const {
   absl::StatusOr<services::Principal> p = Authenticate(ctx);
   if (!p.ok()) {
-    Log("-", method, ctx->peer(), p.status());
+    Log("-", method, ctx->peer(), p.status(), services::Refusal::kCredential);
     return p.status();
   }
   const MethodRule* rule = FindRule(method);
@@ -69,10 +69,11 @@ absl::StatusOr<services::Admission> AccessGate::Admit(
             : absl::StrCat("role ", RoleLabel(p->role), " may not call ",
                            method, " (principal \"", p->id,
                            "\"); the README's access table says who may"));
-    Log(p->id, method, ctx->peer(), refused);
+    Log(p->id, method, ctx->peer(), refused, services::Refusal::kRole);
     return refused;
   }
   if (!write_node_.empty() && WritesLog(method)) {
+    if (on_refused_) on_refused_(services::Refusal::kReadNode);
     return absl::FailedPreconditionError(absl::StrCat(
         "this is a read node; send ", method, " to the write node at ",
         write_node_));
@@ -90,17 +91,24 @@ absl::Status AccessGate::CheckStanding(
 }
 
 void AccessGate::LogRefusal(const services::Principal& principal,
-                            absl::string_view method,
-                            const absl::Status& status) const {
-  Log(principal.id, method, "", status);
+                            absl::string_view method, const absl::Status& status,
+                            services::Refusal why) const {
+  // A credential revoked or expired since the call was admitted.
+  if (status.code() == absl::StatusCode::kUnauthenticated) {
+    why = services::Refusal::kCredential;
+  }
+  Log(principal.id, method, "", status, why);
 }
 
 void AccessGate::Log(absl::string_view principal, absl::string_view method,
-                     absl::string_view peer, const absl::Status& status) const {
+                     absl::string_view peer, const absl::Status& status,
+                     services::Refusal why) const {
+  if (on_refused_) on_refused_(why);
   if (!log_) return;
   std::string fields = absl::StrCat(
       "msg=\"call refused\" principal=", principal, " method=", method,
-      " code=", absl::StatusCodeToString(status.code()));
+      " code=", absl::StatusCodeToString(status.code()),
+      " refusal=", services::RefusalName(why));
   if (!peer.empty()) absl::StrAppend(&fields, " peer=", peer);
   absl::StrAppend(&fields, " reason=", Quoted(status.message()));
   log_(fields);

@@ -7,6 +7,23 @@
 #include "ncm/stakeholders/v1/stakeholders.pb.h"
 
 namespace ncm::services {
+
+const char* RefusalName(Refusal r) {
+  switch (r) {
+    case Refusal::kCredential:
+      return "credential";
+    case Refusal::kRole:
+      return "role";
+    case Refusal::kStanding:
+      return "standing";
+    case Refusal::kScope:
+      return "scope";
+    case Refusal::kReadNode:
+      return "read_node";
+  }
+  return "other";
+}
+
 namespace {
 
 using google::protobuf::Descriptor;

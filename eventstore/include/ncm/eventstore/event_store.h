@@ -192,6 +192,17 @@ using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
 // writer thread: it must be quick and must not call back into the store.
 using CommitListener = std::function<void(uint64_t head_position)>;
 
+// What the storage engine holds and how it copes (EventStore::Storage).
+struct StorageStats {
+  uint64_t live_data_bytes = 0;           // estimated, every column family
+  uint64_t sst_files_bytes = 0;           // table files on disk
+  uint64_t memtable_bytes = 0;            // in memory, not flushed yet
+  uint64_t pending_compaction_bytes = 0;  // estimated
+  uint64_t write_slowdowns = 0;           // since the store opened
+  uint64_t write_stops = 0;
+  bool writes_stopped = false;            // stopped now
+};
+
 class EventStore {
  public:
   virtual ~EventStore() = default;
@@ -274,6 +285,12 @@ class EventStore {
 
   // The signed checkpoints kept beside this log. Lives as long as the store.
   virtual CheckpointStore* checkpoints() = 0;
+
+  // The storage engine's state, for monitoring. UNIMPLEMENTED for a store
+  // that has none (in memory).
+  virtual absl::StatusOr<StorageStats> Storage() {
+    return absl::UnimplementedError("this store keeps nothing on disk");
+  }
 };
 
 // Limits enforced on every append and read.

@@ -12,9 +12,18 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "ncm/eventstore/event_store.h"
 
 namespace ncm::eventstore {
+
+// What one group commit wrote (RocksDbOptions::on_commit).
+struct CommitStats {
+  size_t appends = 0;  // appends (and copied frames) it committed
+  size_t events = 0;   // records it added to the log
+  size_t bytes = 0;    // their log values' bytes
+  absl::Duration write;  // the synced RocksDB write, fsync included
+};
 
 struct RocksDbOptions {
   std::string path;  // created when missing
@@ -38,13 +47,17 @@ struct RocksDbOptions {
   // node (its address): appends are refused with FAILED_PRECONDITION naming
   // it, and only AppendCopied adds to the log.
   std::string copy_of;
-  // Keep the log's Merkle tree (merkle.h), in the same write batch as the
-  // records. Off only to measure its cost; a store opened with it on again
-  // adds the leaves it lacks from the log.
+  // Keep the log's Merkle tree (merkle.h): a thread of the store adds each
+  // committed group's leaves (FORMAT.md, "In the RocksDB folder"). Off only
+  // to measure its cost; a store opened with it on again adds the leaves it
+  // lacks from the log.
   bool merkle_tree = true;
   // Called once, from the writer thread, when a write to RocksDB fails;
   // from then on every append is refused with UNAVAILABLE.
   std::function<void(const absl::Status&)> on_write_failure;
+  // Called from the writer thread after each group commit that wrote to
+  // the log; must be quick.
+  std::function<void(const CommitStats&)> on_commit;
 };
 
 // Opens (or creates) the store at options.path.

@@ -29,18 +29,25 @@ class AccessGate final : public services::Gate {
   absl::Status CheckStanding(
       const services::Principal& principal) const override;
   void LogRefusal(const services::Principal& principal,
-                  absl::string_view method,
-                  const absl::Status& status) const override;
+                  absl::string_view method, const absl::Status& status,
+                  services::Refusal why) const override;
+
+  // Called with every refusal's reason (for metrics); set before serving.
+  void set_on_refused(std::function<void(services::Refusal)> fn) {
+    on_refused_ = std::move(fn);
+  }
 
  private:
   absl::StatusOr<services::Principal> Authenticate(
       grpc::ServerContextBase* ctx) const;
   void Log(absl::string_view principal, absl::string_view method,
-           absl::string_view peer, const absl::Status& status) const;
+           absl::string_view peer, const absl::Status& status,
+           services::Refusal why) const;
 
   const PrincipalRegistry* const registry_;
   const LogFn log_;
   std::string write_node_;  // empty: this node takes writes
+  std::function<void(services::Refusal)> on_refused_;
 };
 
 }  // namespace ncm::access

@@ -32,6 +32,18 @@ struct Admission {
   bool clear_personal_data = false;
 };
 
+// Why a call was refused.
+enum class Refusal {
+  kCredential,  // none, or one unknown, revoked or expired
+  kRole,        // the role may not call the method
+  kStanding,    // the principal's organisation is no longer an active member
+  kScope,       // outside the records of the principal's organisation
+  kReadNode,    // a call that appends, sent to a read node
+};
+inline constexpr int kRefusalKinds = 5;
+// "credential", "role", "standing", "scope", "read_node".
+const char* RefusalName(Refusal r);
+
 class Gate {
  public:
   virtual ~Gate() = default;
@@ -46,9 +58,10 @@ class Gate {
   // the call's work runs, not on gRPC's threads. Open subscriptions are held
   // to it too (eventstore_service.h).
   virtual absl::Status CheckStanding(const Principal& principal) const = 0;
-  // Logs a refusal decided after admission (standing, a scope check).
+  // Logs (and counts) a refusal decided after admission: `why` is
+  // kStanding or kScope.
   virtual void LogRefusal(const Principal& principal, absl::string_view method,
-                          const absl::Status& status) const = 0;
+                          const absl::Status& status, Refusal why) const = 0;
 };
 
 // Clears the details of every ncm.stakeholders.v1.Person in `message` that

@@ -134,7 +134,7 @@ class RawService : public grpc::Service {
                      const Req& req, Resp* resp) const {
     absl::Status s = gate_->CheckStanding(a.principal);
     if (!s.ok()) {
-      gate_->LogRefusal(a.principal, method, s);
+      gate_->LogRefusal(a.principal, method, s, Refusal::kStanding);
       return s;
     }
     s = CheckFieldLimits(req);
@@ -145,7 +145,7 @@ class RawService : public grpc::Service {
                       method, " has no scope rule for role ",
                       ncm::access::v1::Role_Name(a.principal.role)));
       if (!s.ok()) {
-        gate_->LogRefusal(a.principal, method, s);
+        gate_->LogRefusal(a.principal, method, s, Refusal::kScope);
         return s;
       }
     }

@@ -85,6 +85,10 @@ class EventStoreService final : public EventStoreRawService {
   // message, and within a second while idle.
   void EndSubscriptionsOf(const std::string& principal_id);
 
+  // Open Subscribe streams and append sessions now.
+  size_t open_subscriptions() const;
+  size_t open_append_sessions() const;
+
  private:
   void SweepStanding();
   eventstore::EventStore* const store_;

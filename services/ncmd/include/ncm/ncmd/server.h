@@ -99,6 +99,10 @@ struct ServerOptions {
   bus::BrokerOptions nats;
   ReadNodeOptions read_node;
   CheckpointOptions checkpoints;
+  // Prometheus metrics over HTTP (GET /metrics) on this host:port (port 0
+  // picks a free one); empty: no metrics are kept. UNAVAILABLE at start
+  // when it cannot listen there.
+  std::string metrics_listen;
   // Receives log lines' level and key=value fields; unset: stderr.
   std::function<void(absl::string_view level, const std::string& fields)> log;
 };
@@ -117,6 +121,8 @@ class Server {
   virtual bus::Publisher* publisher() = 0;
   // A read node's copy; nullptr on a write node.
   virtual bus::Replica* replica() = 0;
+  // host:port of the metrics listener; empty without one.
+  virtual std::string metrics_address() const = 0;
   // The admin token file this start wrote; empty when principals existed.
   virtual std::string admin_token_file() const = 0;
   // Stops accepting calls, ends subscriptions, waits up to `grace` for
