@@ -254,14 +254,14 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
       : stats_(stats), start_(absl::Now()) {}
   ~CallInterceptor() override {
     // A call that ends without a status (the client went away).
-    if (!finished_) stats_->Done(grpc::StatusCode::CANCELLED, absl::Now() - start_);
+    if (!finished_) Metrics::CallEnded(stats_, grpc::StatusCode::CANCELLED, absl::Now() - start_);
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* batch) override {
     if (batch->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
       finished_ = true;
-      stats_->Done(batch->GetSendStatus().error_code(), absl::Now() - start_);
+      Metrics::CallEnded(stats_, batch->GetSendStatus().error_code(), absl::Now() - start_);
     }
     batch->Proceed();
   }
@@ -318,6 +318,8 @@ double BootTimeSeconds() {
 }
 
 }  // namespace
+
+void Metrics::CallEnded(MethodStats* m, int code, absl::Duration took) { m->Done(code, took); }
 
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 Metrics::NewInterceptorFactory() {

@@ -66,9 +66,11 @@ class Metrics {
   // What the endpoint serves.
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables() const;
 
-  // One call's figures (the interceptor's side).
+  // One method's figures (the interceptor's side): looked up when a call
+  // starts, counted when it ends with `code` after `took`.
   struct MethodStats;
   MethodStats* Method(absl::string_view path);
+  static void CallEnded(MethodStats* m, int code, absl::Duration took);
 
  private:
   class Scraped;
