@@ -49,6 +49,14 @@ namespace ncm::ncmd {
 namespace {
 
 constexpr char kBusHealthService[] = "ncm.bus";
+// The services that append to the log: NOT_SERVING once storage fails.
+constexpr const char* kWritingServices[] = {
+    "ncm.access.v1.Access",         "ncm.eventstore.v1.EventStore",
+    "ncm.stakeholders.v1.Stakeholders", "ncm.resolutions.v1.Resolutions",
+    "ncm.mous.v1.Mous",             "ncm.resources.v1.Resources"};
+// Those that only read it.
+constexpr const char* kReadingServices[] = {"ncm.eventstore.v1.Transparency",
+                                            "ncm.readside.v1.ReadModels"};
 
 readside::v1::BusState ToProto(bus::BusState s) {
   readside::v1::BusState out = readside::v1::BUS_STATE_UNSPECIFIED;
@@ -227,14 +235,12 @@ class ServerImpl final : public Server {
         };
       }
       ro.on_write_failure = [this](const absl::Status& s) {
-        std::fprintf(stderr,
-                     "level=error msg=\"storage write failed; appends "
-                     "stopped, restart needed\" reason=\"%s\"\n",
-                     std::string(s.message()).c_str());
+        log_("error", absl::StrCat("msg=\"storage write failed; appends stopped, restart "
+                                   "needed\" reason=\"",
+                                   s.message(), "\""));
         absl::MutexLock l(&mu_);
-        if (server_ != nullptr && !shut_down_) {
-          server_->GetHealthCheckService()->SetServingStatus(false);
-        }
+        storage_failure_ = std::string(s.message());
+        if (server_ != nullptr && !shut_down_) SetStorageHealthLocked();
       };
       NCM_ASSIGN_OR_RETURN(store_, eventstore::OpenRocksDbEventStore(ro));
     }
@@ -403,7 +409,10 @@ class ServerImpl final : public Server {
           "cannot listen on ", options.listen_address,
           "; is the port in use by another program?"));
     }
-    server_->GetHealthCheckService()->SetServingStatus(true);
+    {
+      absl::MutexLock l(&mu_);
+      SetStorageHealthLocked();
+    }
     if (publisher_) SetBusHealth(publisher_->Status().state);
     if (metrics_) {
       AddScrapedMetrics();
@@ -479,6 +488,22 @@ class ServerImpl final : public Server {
   }
 
  private:
+  // grpc.health.v1: the overall entry ("") and each service's, SERVING
+  // until storage fails; then the overall entry and the services that
+  // append are NOT_SERVING (reads go on), the reason in the log and in the
+  // admin status.
+  void SetStorageHealthLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+    const bool ok = storage_failure_.empty();
+    health->SetServingStatus(ok);
+    for (const char* s : kWritingServices) health->SetServingStatus(s, ok);
+    for (const char* s : kReadingServices) {
+      if (read_models_service_ || std::string_view(s) != "ncm.readside.v1.ReadModels") {
+        health->SetServingStatus(s, true);
+      }
+    }
+  }
+
   // The families read at each scrape: the log, the read models, the bus,
   // open streams, RocksDB and the process.
   void AddScrapedMetrics() {
@@ -824,6 +849,7 @@ class ServerImpl final : public Server {
   std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint_;
   std::unique_ptr<grpc::Server> server_;
   absl::Mutex mu_;
+  std::string storage_failure_ ABSL_GUARDED_BY(mu_);  // empty: none
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
 };

@@ -33,6 +33,7 @@
 #include "testing/loopback_server.h"
 #include "testing/nats_server.h"
 #include "testing/ncmd_process.h"
+#include "testing/grpc_health.h"
 #include "testing/temp_dir.h"
 
 namespace ncm {
@@ -264,28 +265,8 @@ void PublishForeign(const bus::BrokerOptions& nats, const std::string& subject,
   jsPubAck_Destroy(pa);
 }
 
-// grpc.health.v1.Health/Check for the service "ncm.bus", by hand: the
-// request is field 1 (service name), the answer field 1 (1 = SERVING).
 bool BusHealthServing(const std::shared_ptr<grpc::Channel>& channel) {
-  const std::string name = "ncm.bus";
-  std::string req = std::string("\x0a", 1) + static_cast<char>(name.size()) + name;
-  grpc::ClientContext ctx;
-  grpc::Slice slice(req);
-  grpc::ByteBuffer request(&slice, 1), response;
-  grpc::Status s =
-      grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
-          channel.get(),
-          grpc::internal::RpcMethod("/grpc.health.v1.Health/Check",
-                                    grpc::internal::RpcMethod::NORMAL_RPC),
-          &ctx, request, &response);
-  EXPECT_TRUE(s.ok()) << s.error_message();
-  std::vector<grpc::Slice> slices;
-  (void)response.Dump(&slices);
-  std::string bytes;
-  for (const auto& sl : slices) {
-    bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
-  }
-  return bytes.size() == 2 && bytes[0] == 0x08 && bytes[1] == 0x01;
+  return ::ncm::testing::HealthStatus(channel, "ncm.bus") == 1;
 }
 
 TEST_F(BusTest, ADivergentStreamStopsThePublisherAndNothingIsOverwritten) {

@@ -18,6 +18,7 @@
 #include "testing/grpc_log.h"
 #include "testing/loopback_server.h"
 #include "testing/status_matchers.h"
+#include "testing/grpc_health.h"
 #include "testing/temp_dir.h"
 
 namespace ncm {
@@ -651,6 +652,18 @@ TEST_F(EventStoreGrpcTest, HealthServiceReportsServing) {
   cq.Shutdown();
   while (cq.Next(&tag, &ok)) {
   }
+}
+
+TEST_F(EventStoreGrpcTest, HealthAnswersForEveryServiceByName) {
+  for (const char* service :
+       {"", "ncm.access.v1.Access", "ncm.eventstore.v1.EventStore",
+        "ncm.stakeholders.v1.Stakeholders", "ncm.resolutions.v1.Resolutions", "ncm.mous.v1.Mous",
+        "ncm.resources.v1.Resources", "ncm.eventstore.v1.Transparency"}) {
+    EXPECT_EQ(::ncm::testing::HealthStatus(channel_, service), 1) << service;
+  }
+  grpc::StatusCode code = grpc::StatusCode::OK;
+  EXPECT_EQ(::ncm::testing::HealthStatus(channel_, "ncm.nothing.v1.Here", &code), -1);
+  EXPECT_EQ(code, grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(EventStoreGrpcTest, ReflectionListsTheEventStoreService) {
