@@ -5,6 +5,7 @@
 #include <cstring>
 #include <atomic>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <thread>
 
@@ -12,10 +13,14 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/notification.h"
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "append_planner.h"
 #include "commit_listeners.h"
@@ -29,6 +34,8 @@
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/backup_engine.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/utilities/options_util.h"
 #include "rocksdb/write_batch.h"
 
@@ -50,6 +57,20 @@ constexpr char kTreeSizeKey[] = "tree_size";
 // (at most 15 records a subtree), which spares each append most of the
 // tree's writes.
 constexpr int kFirstStoredLevel = 4;
+// The first line of a backup's metadata, then key=value lines.
+constexpr char kBackupMetadataHeader[] = "ncm event store backup v1\n";
+
+// The bytes of the files under `dir` (0 when it does not exist).
+uint64_t FolderBytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
 // How long a proof waits for the tree thread to reach a size the log has.
 constexpr absl::Duration kTreeWait = absl::Seconds(10);
 // The tree thread wakes for this many records, or after kTreeIdle.
@@ -689,6 +710,90 @@ class RocksDbEventStore final : public EventStore {
 
   CheckpointStore* checkpoints() override { return checkpoints_.get(); }
 
+  absl::StatusOr<BackupResult> Backup(const std::string& dir) override {
+    absl::MutexLock one_at_a_time(&backup_mu_);
+    if (dir.empty() || dir[0] != '/') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the backup folder \"", dir, "\" must be an absolute path on the server's machine"));
+    }
+    std::error_code ec;
+    const auto data = std::filesystem::weakly_canonical(options_.path, ec);
+    const auto target = std::filesystem::weakly_canonical(dir, ec);
+    const auto rel = target.lexically_relative(data);
+    if (target == data || (!rel.empty() && *rel.begin() != "..")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the backup folder ", dir, " is inside the data folder ", options_.path,
+          "; give one apart from it (another disk, ideally)"));
+    }
+    const absl::Time start = absl::Now();
+    const uint64_t bytes_before = FolderBytes(dir);
+    // The files are linked (same filesystem) into a folder beside the
+    // store while no group commits: a flush, then hard links; the head at
+    // that moment is what the backup holds.
+    std::string staging = options_.path;
+    while (staging.size() > 1 && staging.back() == '/') staging.pop_back();
+    staging += ".backup-staging";
+    std::filesystem::remove_all(staging, ec);
+    BackupResult out;
+    absl::Duration paused;
+    {
+      rocksdb::Checkpoint* raw = nullptr;
+      NCM_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw),
+                                    "starting a backup"));
+      std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+      absl::MutexLock pause(&commit_mu_);
+      const absl::Time pause_start = absl::Now();
+      NCM_RETURN_IF_ERROR(FromRocks(checkpoint->CreateCheckpoint(staging, 0),
+                                    "linking the store's files for a backup"));
+      out.head_position = head_.load(std::memory_order_acquire);
+      out.head_hash = HeadHash();
+      paused = absl::Now() - pause_start;
+    }
+    auto cleanup = absl::MakeCleanup([&] { std::filesystem::remove_all(staging, ec); });
+    // The copy, from the linked folder opened as a database of its own.
+    std::vector<std::string> names;
+    NCM_RETURN_IF_ERROR(FromRocks(
+        rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), staging, &names),
+        "reading the backup's column families"));
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const std::string& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* staged_raw = nullptr;
+    rocksdb::DBOptions staged_options;
+    staged_options.create_if_missing = false;
+    NCM_RETURN_IF_ERROR(FromRocks(
+        rocksdb::DB::Open(staged_options, staging, cfs, &handles, &staged_raw),
+        "opening the linked copy for a backup"));
+    std::unique_ptr<rocksdb::DB> staged(staged_raw);
+    auto close_staged = absl::MakeCleanup([&] {
+      for (auto* h : handles) staged->DestroyColumnFamilyHandle(h);
+      staged->Close().PermitUncheckedError();
+    });
+    rocksdb::BackupEngine* engine_raw = nullptr;
+    NCM_RETURN_IF_ERROR(FromRocks(
+        rocksdb::BackupEngine::Open(rocksdb::BackupEngineOptions(dir), rocksdb::Env::Default(),
+                                    &engine_raw),
+        absl::StrCat("opening the backup folder ", dir)));
+    std::unique_ptr<rocksdb::BackupEngine> engine(engine_raw);
+    const std::string metadata =
+        absl::StrCat(kBackupMetadataHeader, "head_position=", out.head_position,
+                     "\nhead_hash=", absl::BytesToHexString(HashSlice(out.head_hash).ToString()),
+                     "\n");
+    rocksdb::CreateBackupOptions bo;
+    bo.flush_before_backup = true;
+    rocksdb::BackupID id = 0;
+    NCM_RETURN_IF_ERROR(FromRocks(engine->CreateNewBackupWithMetadata(bo, staged.get(), metadata,
+                                                                      &id),
+                                  absl::StrCat("writing the backup into ", dir)));
+    std::move(close_staged).Invoke();
+    out.backup_id = id;
+    out.folder_bytes = FolderBytes(dir);
+    out.added_bytes = out.folder_bytes > bytes_before ? out.folder_bytes - bytes_before : 0;
+    out.paused = paused;
+    out.took = absl::Now() - start;
+    return out;
+  }
+
   absl::StatusOr<StorageStats> Storage() override {
     StorageStats out;
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
@@ -1101,6 +1206,7 @@ class RocksDbEventStore final : public EventStore {
           continue;
         }
       }
+      absl::MutexLock paused(&commit_mu_);  // a backup links the files
       CommitGroup(&group);
     }
   }
@@ -1489,6 +1595,10 @@ class RocksDbEventStore final : public EventStore {
   Hash published_head_hash_ ABSL_GUARDED_BY(head_hash_mu_){};
   absl::flat_hash_map<std::string, uint64_t> revision_cache_;  // writer only
 
+  // Held by the writer while it commits a group, and by a backup while it
+  // links the store's files.
+  absl::Mutex commit_mu_;
+  absl::Mutex backup_mu_;  // one backup at a time
   absl::Mutex queue_mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
@@ -1508,6 +1618,80 @@ absl::StatusOr<std::unique_ptr<EventStore>> OpenRocksDbEventStore(
   auto store = std::make_unique<RocksDbEventStore>(options);
   NCM_RETURN_IF_ERROR(store->Open());
   return std::unique_ptr<EventStore>(std::move(store));
+}
+
+absl::StatusOr<RestoreResult> RestoreRocksDbBackup(const std::string& backup_dir,
+                                                   uint32_t backup_id,
+                                                   const RocksDbOptions& options) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("restoring needs the new data folder");
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(options.path, ec) &&
+      !std::filesystem::is_empty(options.path, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the data folder ", options.path,
+        " is not empty; restore into a new folder, then point ncmd at it"));
+  }
+  rocksdb::BackupEngineReadOnly* raw = nullptr;
+  NCM_RETURN_IF_ERROR(FromRocks(
+      rocksdb::BackupEngineReadOnly::Open(rocksdb::BackupEngineOptions(backup_dir),
+                                          rocksdb::Env::Default(), &raw),
+      absl::StrCat("opening the backup folder ", backup_dir)));
+  std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
+  std::vector<rocksdb::BackupInfo> infos;
+  engine->GetBackupInfo(&infos);
+  const rocksdb::BackupInfo* chosen = nullptr;
+  for (const auto& info : infos) {
+    if (backup_id == 0 ? (chosen == nullptr || info.backup_id > chosen->backup_id)
+                       : info.backup_id == backup_id) {
+      chosen = &info;
+    }
+  }
+  if (chosen == nullptr) {
+    return absl::NotFoundError(
+        backup_id == 0 ? absl::StrCat("the folder ", backup_dir, " holds no backup")
+                       : absl::StrCat("the folder ", backup_dir, " holds no backup ", backup_id));
+  }
+  RestoreResult out;
+  out.backup_id = chosen->backup_id;
+  // What the backup recorded of its log.
+  absl::string_view meta = chosen->app_metadata;
+  if (!absl::ConsumePrefix(&meta, kBackupMetadataHeader)) {
+    return absl::DataLossError(absl::StrCat("backup ", out.backup_id,
+                                            " was not made by ncmd (no metadata)"));
+  }
+  bool have_head = false, have_hash = false;
+  for (absl::string_view line : absl::StrSplit(meta, '\n', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&line, "head_position=")) {
+      have_head = absl::SimpleAtoi(line, &out.head_position);
+    } else if (absl::ConsumePrefix(&line, "head_hash=")) {
+      const std::string bytes = absl::HexStringToBytes(line);
+      have_hash = bytes.size() == out.head_hash.size();
+      if (have_hash) std::copy(bytes.begin(), bytes.end(), out.head_hash.begin());
+    }
+  }
+  if (!have_head || !have_hash) {
+    return absl::DataLossError(absl::StrCat("backup ", out.backup_id, "'s metadata is malformed"));
+  }
+  NCM_RETURN_IF_ERROR(FromRocks(
+      engine->RestoreDBFromBackup(rocksdb::RestoreOptions(), out.backup_id, options.path,
+                                  options.path),
+      absl::StrCat("restoring backup ", out.backup_id, " into ", options.path)));
+  NCM_ASSIGN_OR_RETURN(std::unique_ptr<EventStore> store, OpenRocksDbEventStore(options));
+  if (out.head_position == 0 && store->HeadPosition() == 0) return out;
+  NCM_ASSIGN_OR_RETURN(VerifyResult v, store->VerifyChain(1, 0));
+  if (!v.ok) {
+    return absl::DataLossError(absl::StrCat("the restored log does not verify at position ",
+                                            v.first_bad_position, ": ", v.reason));
+  }
+  out.verified_count = v.verified_count;
+  if (store->HeadPosition() != out.head_position || store->HeadHash() != out.head_hash) {
+    return absl::DataLossError(absl::StrCat(
+        "the restored log ends at position ", store->HeadPosition(),
+        " but the backup recorded ", out.head_position, " (or another head hash)"));
+  }
+  return out;
 }
 
 }  // namespace ncm::eventstore

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +16,7 @@
 #include "clients/ncmctl/extra.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "ncm/access/v1/access.pb.h"
+#include "ncm/admin/v1/admin.pb.h"
 #include "ncm/common/v1/common.pb.h"
 #include "ncm/mous/v1/mous.pb.h"
 #include "ncm/readside/v1/readside.pb.h"
@@ -33,6 +35,7 @@ namespace rpb = ::ncm::resolutions::v1;
 namespace fpb = ::ncm::resources::v1;
 namespace spb = ::ncm::stakeholders::v1;
 namespace xpb = ::ncm::readside::v1;
+namespace opb = ::ncm::admin::v1;
 
 std::string DateText(const Message& m) {
   const auto& d = static_cast<const cpb::Date&>(m);
@@ -435,6 +438,50 @@ void PrintReadModels(Env& env, const Message& m) {
            absl::StrCat(x.head_position()), x.error()});
   }
   t.Print(env);
+}
+
+std::string Mib(uint64_t bytes) {
+  return absl::StrFormat("%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+}
+
+void PrintBackupInfo(Env& env, const opb::BackupInfo& b) {
+  *env.out << "backup " << b.backup_id() << " in " << b.dir() << ": log head position "
+           << b.head_position() << ", hash " << absl::BytesToHexString(b.head_hash()) << "\n"
+           << absl::StrFormat("  %.2f s (appends paused %.3f s), added %s, folder %s\n",
+                              b.seconds(), b.paused_seconds(), Mib(b.added_bytes()),
+                              Mib(b.folder_bytes()));
+}
+
+void PrintServerStatus(Env& env, const Message& m) {
+  const auto& s = static_cast<const opb::ServerStatus&>(m);
+  *env.out << "ncmd " << s.version() << ", " << s.role() << " node, up "
+           << absl::FormatDuration(absl::Seconds(s.uptime_seconds())) << "\n"
+           << "log head position " << s.head_position() << ", hash "
+           << absl::BytesToHexString(s.head_hash()) << "\n"
+           << "storage: live data " << Mib(s.live_data_bytes()) << ", table files "
+           << Mib(s.sst_files_bytes()) << "\n";
+  if (!s.storage_failure().empty()) {
+    *env.out << "STORAGE FAILED, appends stopped: " << s.storage_failure() << "\n";
+  }
+  for (const auto& r : s.read_models()) {
+    *env.out << "read model " << r.name() << ": applied " << r.applied_position() << ", lag "
+             << r.lag() << (r.error().empty() ? "" : ", stopped: " + r.error()) << "\n";
+  }
+  const auto& p = s.bus().publisher();
+  if (s.bus().has_copy()) {
+    *env.out << "bus: copy of " << s.bus().copy().write_node() << ", lag "
+             << s.bus().copy().lag() << "\n";
+  } else if (p.state() != xpb::BUS_STATE_DISABLED && p.state() != xpb::BUS_STATE_UNSPECIFIED) {
+    *env.out << "bus: " << xpb::BusState_Name(p.state()) << ", lag " << p.lag() << "\n";
+  } else {
+    *env.out << "bus: off (in-process only)\n";
+  }
+  if (s.has_last_backup()) {
+    *env.out << "last ";
+    PrintBackupInfo(env, s.last_backup());
+  } else {
+    *env.out << "no backup taken since this start\n";
+  }
 }
 
 void PrintBusStatus(Env& env, const Message& m) {
@@ -1009,6 +1056,28 @@ std::vector<Command> Build() {
       const auto& s = static_cast<const xpb::ReadModelStatus&>(m);
       *env.out << "read model " << s.name() << " rebuilt to position "
                << s.applied_position() << "\n";
+    };
+    add(cmd);
+  }
+  {
+    Command cmd = MakeCommand("admin", "status", "Version, uptime, the log's head, storage, lags and the last backup", "ncm.admin.v1.Admin/GetStatus");
+    cmd.print = PrintServerStatus;
+    cmd.examples = {"ncmctl admin status", "ncmctl admin status --output=json"};
+    add(cmd);
+  }
+  {
+    Command cmd = MakeCommand("admin", "backup", "A consistent, incremental backup of the event store into a folder on the server's machine", "ncm.admin.v1.Admin/Backup");
+    cmd.positionals = {{"dir", "DIR"}};
+    cmd.examples = {"ncmctl admin backup /var/backups/ncm"};
+    cmd.run = [](Env& env, const Command& c, const Args& a) {
+      auto req = BuildRequest(env, c, a);
+      env.timeout_s = std::max(env.timeout_s, 3600);  // a first backup copies everything
+      auto resp = Call(env, c.method, *req);
+      PrintResponse(env, c, *resp);
+      return kOk;
+    };
+    cmd.print = [](Env& env, const Message& m) {
+      PrintBackupInfo(env, static_cast<const opb::BackupResponse&>(m).backup());
     };
     add(cmd);
   }

@@ -1,5 +1,7 @@
 // ncmd: the NCM coordination backend server.
 #include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -10,14 +12,19 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/strings/str_replace.h"
+#include "ncm/eventstore/rocksdb_event_store.h"
 #include "ncm/ncmd/config.h"
 #include "ncm/ncmd/server.h"
+#include "systemd/sd-daemon.h"
 
 ABSL_FLAG(std::string, config, "",
           "A configuration file: one key = value a line, the keys being "
@@ -110,12 +117,87 @@ void Log(const char* level, const std::string& msg, const std::string& kv = "") 
   std::fflush(stderr);
 }
 
+// ncmd restore --from=DIR --data_dir=NEW [--backup_id=N] [--kek_file=F]:
+// a backup of Admin/Backup into a new data folder, verified.
+int Restore(int argc, char** argv) {
+  std::string from, data_dir, kek_file;
+  uint32_t backup_id = 0;
+  for (int i = 2; i < argc; ++i) {
+    absl::string_view a = argv[i];
+    std::string value;
+    auto take = [&](absl::string_view name, std::string* out) {
+      const std::string eq = absl::StrCat("--", name, "=");
+      if (absl::StartsWith(a, eq)) {
+        *out = std::string(a.substr(eq.size()));
+        return true;
+      }
+      if (a == absl::StrCat("--", name) && i + 1 < argc) {
+        *out = argv[++i];
+        return true;
+      }
+      return false;
+    };
+    if (take("from", &from) || take("data_dir", &data_dir) || take("kek_file", &kek_file)) {
+      continue;
+    }
+    if (take("backup_id", &value)) {
+      if (!absl::SimpleAtoi(value, &backup_id)) {
+        Log("error", "--backup_id must be a backup's number");
+        return 2;
+      }
+      continue;
+    }
+    Log("error", absl::StrCat("ncmd restore: unknown argument ", a,
+                              "; usage: ncmd restore --from=BACKUP_DIR --data_dir=NEW_DIR "
+                              "[--backup_id=N] [--kek_file=FILE]"));
+    return 2;
+  }
+  if (from.empty() || data_dir.empty()) {
+    Log("error", "usage: ncmd restore --from=BACKUP_DIR --data_dir=NEW_DIR [--backup_id=N] "
+                 "[--kek_file=FILE]");
+    return 2;
+  }
+  if (kek_file.empty()) {
+    std::string d = data_dir;
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    kek_file = d + ".kek";
+    if (::access(kek_file.c_str(), F_OK) != 0) {
+      Log("error",
+          "give --kek_file: the key-encryption key of the store the backup was taken from "
+          "(backups do not hold it), or copy it to " + kek_file);
+      return 2;
+    }
+  }
+  ::umask(077);
+  ncm::eventstore::RocksDbOptions o;
+  o.path = data_dir;
+  o.key_encryption_key_file = kek_file;
+  absl::StatusOr<ncm::eventstore::RestoreResult> r =
+      ncm::eventstore::RestoreRocksDbBackup(from, backup_id, o);
+  if (!r.ok()) {
+    Log("error", "restore failed",
+        absl::StrCat("from=", from, " data_dir=", data_dir, " reason=\"", r.status().message(),
+                     "\""));
+    return 1;
+  }
+  Log("info", "restored and verified",
+      absl::StrCat("from=", from, " backup_id=", r->backup_id, " data_dir=", data_dir,
+                   " head_position=", r->head_position, " head_hash=",
+                   absl::BytesToHexString(absl::string_view(
+                       reinterpret_cast<const char*>(r->head_hash.data()), r->head_hash.size())),
+                   " verified=", r->verified_count));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && absl::string_view(argv[1]) == "restore") return Restore(argc, argv);
   absl::SetProgramUsageMessage(
       "Serves the NCM coordination backend over gRPC.\n"
-      "  ncmd --data_dir=var/ncm --listen=127.0.0.1:50051");
+      "  ncmd --data_dir=var/ncm --listen=127.0.0.1:50051\n"
+      "Restores a backup (ncmctl admin backup) into a new data folder and verifies it:\n"
+      "  ncmd restore --from=BACKUP_DIR --data_dir=NEW_DIR [--backup_id=N] [--kek_file=FILE]");
   absl::FlagsUsageConfig usage;
   usage.version_string = [] { return std::string("ncmd " NCM_VERSION "\n"); };
   absl::SetFlagsUsageConfig(usage);
@@ -237,9 +319,14 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Under systemd (Type=notify): ready once the listener is up. Without
+  // NOTIFY_SOCKET this does nothing.
+  sd_notify(0, absl::StrCat("READY=1\nSTATUS=serving on ", (*server)->address()).c_str());
+
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
+    sd_notify(0, "STOPPING=1\nSTATUS=draining calls");
     Log("info", "shutting down", absl::StrCat("signal=", sig));
     (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
   });

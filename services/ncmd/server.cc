@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -27,7 +28,9 @@
 #include "ncm/eventstore/status_macros.h"
 #include "ncm/services/eventstore_service.h"
 #include "ncm/services/raw_service.h"
+#include "ncm/admin/v1/admin.pb.h"
 #include "ncm/metrics/metrics.h"
+#include "ncm/services/domain_service.h"
 #include "ncm/mous/handler.h"
 #include "ncm/mous/read_model.h"
 #include "ncm/readside/service.h"
@@ -55,8 +58,8 @@ constexpr const char* kWritingServices[] = {
     "ncm.stakeholders.v1.Stakeholders", "ncm.resolutions.v1.Resolutions",
     "ncm.mous.v1.Mous",             "ncm.resources.v1.Resources"};
 // Those that only read it.
-constexpr const char* kReadingServices[] = {"ncm.eventstore.v1.Transparency",
-                                            "ncm.readside.v1.ReadModels"};
+constexpr const char* kReadingServices[] = {
+    "ncm.eventstore.v1.Transparency", "ncm.readside.v1.ReadModels", "ncm.admin.v1.Admin"};
 
 readside::v1::BusState ToProto(bus::BusState s) {
   readside::v1::BusState out = readside::v1::BUS_STATE_UNSPECIFIED;
@@ -179,8 +182,97 @@ absl::Status WriteSecretFile(const std::string& path, const std::string& token) 
   return absl::OkStatus();
 }
 
+namespace apb = ::ncm::admin::v1;
+
+// ncm.admin.v1.Admin, answered by `H` (the server).
+class AdminService final : public services::DomainService {
+ public:
+  template <typename H>
+  AdminService(H* h, services::WorkerPool* pool)
+      : DomainService(apb::GetStatusRequest::descriptor()->file()->FindServiceByName("Admin"),
+                      pool) {
+    Query("GetStatus", h, &H::GetStatus);
+    Query("Backup", h, &H::Backup);
+  }
+};
+
+void ToTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  const int64_t ns = absl::ToUnixNanos(t);
+  out->set_seconds(ns / 1000000000);
+  out->set_nanos(static_cast<int32_t>(ns % 1000000000));
+}
+
 class ServerImpl final : public Server {
  public:
+  // Admin/GetStatus.
+  absl::StatusOr<apb::ServerStatus> GetStatus(const apb::GetStatusRequest&) {
+    apb::ServerStatus out;
+    out.set_version(NCM_VERSION);
+    ToTimestamp(started_, out.mutable_started());
+    out.set_uptime_seconds(absl::ToInt64Seconds(absl::Now() - started_));
+    out.set_role(replica_ ? "read" : "write");
+    out.set_head_position(store_->HeadPosition());
+    const eventstore::Hash head = store_->HeadHash();
+    out.set_head_hash(std::string(head.begin(), head.end()));
+    if (absl::StatusOr<eventstore::StorageStats> s = store_->Storage(); s.ok()) {
+      out.set_live_data_bytes(s->live_data_bytes);
+      out.set_sst_files_bytes(s->sst_files_bytes);
+    }
+    if (read_side_) {
+      for (const char* model : {resolutions::kResolutionsModel, mous::kMousModel,
+                                resources::kBudgetsModel, stakeholders::kDirectoryModel}) {
+        absl::StatusOr<readside::ModelStatus> st = read_side_->Status(model);
+        if (!st.ok()) continue;
+        apb::ReadModelLag* m = out.add_read_models();
+        m->set_name(st->name);
+        m->set_applied_position(st->applied_position);
+        m->set_lag(st->head_position > st->applied_position
+                       ? st->head_position - st->applied_position
+                       : 0);
+        m->set_error(st->error);
+      }
+    }
+    FillBusStatus(out.mutable_bus());
+    absl::MutexLock l(&mu_);
+    out.set_storage_failure(storage_failure_);
+    if (last_backup_.has_value()) *out.mutable_last_backup() = *last_backup_;
+    return out;
+  }
+
+  // Admin/Backup.
+  absl::StatusOr<apb::BackupResponse> Backup(const apb::BackupRequest& r) {
+    if (r.dir().empty()) {
+      return absl::InvalidArgumentError(
+          "dir: name the backup folder, an absolute path on the server's machine");
+    }
+    log_("info", absl::StrCat("msg=\"backup started\" dir=", r.dir()));
+    absl::StatusOr<eventstore::BackupResult> b = store_->Backup(r.dir());
+    if (!b.ok()) {
+      log_("error", absl::StrCat("msg=\"backup failed\" dir=", r.dir(), " reason=\"",
+                                 b.status().message(), "\""));
+      return b.status();
+    }
+    apb::BackupResponse out;
+    apb::BackupInfo* info = out.mutable_backup();
+    info->set_backup_id(b->backup_id);
+    info->set_dir(r.dir());
+    ToTimestamp(absl::Now(), info->mutable_taken());
+    info->set_head_position(b->head_position);
+    info->set_head_hash(std::string(b->head_hash.begin(), b->head_hash.end()));
+    info->set_added_bytes(b->added_bytes);
+    info->set_folder_bytes(b->folder_bytes);
+    info->set_seconds(absl::ToDoubleSeconds(b->took));
+    info->set_paused_seconds(absl::ToDoubleSeconds(b->paused));
+    log_("info", absl::StrFormat("msg=\"backup taken\" dir=%s backup_id=%d head_position=%d "
+                                 "added_bytes=%d seconds=%.3f paused_seconds=%.3f",
+                                 r.dir(), b->backup_id, b->head_position, b->added_bytes,
+                                 absl::ToDoubleSeconds(b->took),
+                                 absl::ToDoubleSeconds(b->paused)));
+    absl::MutexLock l(&mu_);
+    last_backup_ = *info;
+    return out;
+  }
+
   ~ServerImpl() override { Shutdown(absl::Seconds(5)); }
 
   absl::Status Start(const ServerOptions& options) {
@@ -372,10 +464,12 @@ class ServerImpl final : public Server {
       NCM_RETURN_IF_ERROR(StartCopy(options));
     }
 
+    admin_service_ = std::make_unique<AdminService>(this, workers_.get());
+    NCM_RETURN_IF_ERROR(admin_service_->CheckComplete());
     std::vector<services::RawService*> gated = {
         access_service_.get(), stakeholders_service_.get(),
         resolutions_service_.get(), mous_service_.get(),
-        resources_service_.get(), transparency_service_.get()};
+        resources_service_.get(), transparency_service_.get(), admin_service_.get()};
     if (read_models_service_) gated.push_back(read_models_service_.get());
     for (services::RawService* svc : gated) {
       NCM_RETURN_IF_ERROR(CheckRules(*svc));
@@ -400,6 +494,7 @@ class ServerImpl final : public Server {
     builder.RegisterService(mous_service_.get());
     builder.RegisterService(resources_service_.get());
     builder.RegisterService(transparency_service_.get());
+    builder.RegisterService(admin_service_.get());
     if (read_models_service_) {
       builder.RegisterService(read_models_service_.get());
     }
@@ -458,6 +553,7 @@ class ServerImpl final : public Server {
     if (replica_) replica_->Stop();
     read_models_service_.reset();
     read_models_.reset();
+    admin_service_.reset();
     transparency_service_.reset();
     transparency_.reset();
     signer_.reset();
@@ -845,6 +941,9 @@ class ServerImpl final : public Server {
   std::unique_ptr<transparency::LogSigner> signer_;
   std::unique_ptr<transparency::TransparencyHandler> transparency_;
   std::unique_ptr<transparency::TransparencyService> transparency_service_;
+  std::unique_ptr<AdminService> admin_service_;
+  absl::Time started_ = absl::Now();
+  std::optional<apb::BackupInfo> last_backup_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<metrics::MetricsEndpoint> metrics_endpoint_;
   std::unique_ptr<grpc::Server> server_;

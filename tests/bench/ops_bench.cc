@@ -1,7 +1,10 @@
 // Figures for running ncmd: the cost of Prometheus metrics on durable
 // appends over loopback gRPC (metrics off and on, alternating, same run;
-// while on, /metrics is scraped every second as Prometheus would).
-//   build/bin/ops_bench [--seconds=3] [--rounds=2] [--dir=...]
+// while on, /metrics is scraped every second as Prometheus would), and
+// backups of a generated store: full, incremental, restore (with its
+// verification), and how long appends wait meanwhile.
+//   build/bin/ops_bench [--seconds=3] [--rounds=2] [--backup_events=1000000]
+//                       [--only=metrics|backup] [--dir=...]
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -10,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <random>
+#include <mutex>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -19,12 +23,15 @@
 #include "bench/bench_util.h"
 #include "clients/common/connect.h"
 #include "grpcpp/grpcpp.h"
+#include "ncm/eventstore/rocksdb_event_store.h"
 #include "ncm/eventstore/v1/eventstore.grpc.pb.h"
 #include "ncm/ncmd/server.h"
 #include "testing/temp_dir.h"
 
 ABSL_FLAG(double, seconds, 3, "seconds per load and setting");
 ABSL_FLAG(int, rounds, 2, "rounds of off, on, on, off per load");
+ABSL_FLAG(int64_t, backup_events, 1000000, "events in the store the backup figures use");
+ABSL_FLAG(std::string, only, "", "metrics or backup: that section alone");
 ABSL_FLAG(std::string, dir, "", "folder for the stores (default: a temporary one)");
 
 namespace ncm {
@@ -169,6 +176,119 @@ void MetricsFigures(const std::string& dir) {
   }
 }
 
+namespace es = ::ncm::eventstore;
+
+es::AppendRequest StoreRequest(std::mt19937_64& rng, int events, int stream) {
+  es::AppendRequest r;
+  es::StreamWrite w;
+  w.stream_id = absl::StrCat("bench-", stream);
+  w.expected = es::ExpectedRevision::Any();
+  for (int i = 0; i < events; ++i) {
+    es::ProposedEvent e;
+    e.event_id = Uuid(rng);
+    e.event_type = "ncm.bench.v1.Event";
+    e.payload = std::string(300, 'x');
+    w.events.push_back(std::move(e));
+  }
+  r.streams.push_back(std::move(w));
+  return r;
+}
+
+double Mib(uint64_t b) { return static_cast<double>(b) / (1 << 20); }
+
+void BackupFigures(const std::string& dir) {
+  const int64_t events = absl::GetFlag(FLAGS_backup_events);
+  std::printf("\n## Backups of a store of %lld events (300-byte payloads, 1,000-event appends)\n\n",
+              static_cast<long long>(events));
+  const std::string path = dir + "/store", backups = dir + "/backups";
+  std::filesystem::remove_all(path);
+  std::filesystem::remove_all(backups);
+  es::RocksDbOptions o;
+  o.path = path;
+  auto store = es::OpenRocksDbEventStore(o);
+  if (!store.ok()) std::exit(1);
+  std::mt19937_64 rng(11);
+  auto append = [&](int64_t n) {
+    std::vector<std::thread> ts;
+    std::atomic<int64_t> next{0};
+    for (int t = 0; t < 4; ++t) {
+      ts.emplace_back([&, t] {
+        std::mt19937_64 r(rng() + t);
+        while (next.fetch_add(1000) < n) (void)(*store)->Append(StoreRequest(r, 1000, t));
+      });
+    }
+    for (auto& t : ts) t.join();
+  };
+  append(events);
+  std::printf("| step | seconds | appends paused, s | bytes added | backup folder | log head |\n"
+              "|---|---|---|---|---|---|\n");
+  auto row = [&](const char* step, const es::BackupResult& b) {
+    std::printf("| %s | %.2f | %.3f | %.1f MiB | %.1f MiB | %llu |\n", step,
+                absl::ToDoubleSeconds(b.took), absl::ToDoubleSeconds(b.paused), Mib(b.added_bytes),
+                Mib(b.folder_bytes), static_cast<unsigned long long>(b.head_position));
+    std::fflush(stdout);
+  };
+  auto full = (*store)->Backup(backups);
+  if (!full.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(full.status().message()).c_str());
+    std::exit(1);
+  }
+  row("full backup", *full);
+  append(10000);
+  auto incremental = (*store)->Backup(backups);
+  if (!incremental.ok()) std::exit(1);
+  row("incremental, 10,000 events later", *incremental);
+  // A backup while 8 appenders write single events: how long they wait.
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> written{0};
+  std::vector<double> waits;
+  std::mutex waits_mu;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 8; ++t) {
+    writers.emplace_back([&, t] {
+      std::mt19937_64 r(t + 77);
+      std::vector<double> mine;
+      while (!stop.load()) {
+        const auto t0 = Clock::now();
+        if ((*store)->Append(StoreRequest(r, 1, 100 + t)).ok()) written.fetch_add(1);
+        mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      }
+      std::lock_guard<std::mutex> l(waits_mu);
+      waits.insert(waits.end(), mine.begin(), mine.end());
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto under_load = (*store)->Backup(backups);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  stop = true;
+  for (auto& t : writers) t.join();
+  if (!under_load.ok()) std::exit(1);
+  row("incremental, 8 appenders writing", *under_load);
+  const double worst = waits.empty() ? 0 : *std::max_element(waits.begin(), waits.end());
+  std::printf("\nappends during that run: %lld, slowest %.1f ms, p99 %.1f ms\n",
+              static_cast<long long>(written.load()), worst,
+              bench::ComputePercentiles(waits).p99);
+  store->reset();
+  // Restore the newest into a new folder: copy, open, verify the chain.
+  es::RocksDbOptions ro;
+  ro.path = dir + "/restored";
+  ro.key_encryption_key_file = path + ".kek";
+  std::filesystem::remove_all(ro.path);
+  const auto t0 = Clock::now();
+  auto restored = es::RestoreRocksDbBackup(backups, 0, ro);
+  const double restore_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!restored.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(restored.status().message()).c_str());
+    std::exit(1);
+  }
+  std::printf("restore of backup %u (copy, open, verify %llu records' chain): %.2f s\n",
+              restored->backup_id, static_cast<unsigned long long>(restored->verified_count),
+              restore_s);
+  std::filesystem::remove_all(ro.path);
+  std::filesystem::remove_all(backups);
+  std::filesystem::remove_all(path);
+}
+
 }  // namespace
 }  // namespace ncm
 
@@ -179,6 +299,8 @@ int main(int argc, char** argv) {
   const std::string dir = absl::GetFlag(FLAGS_dir).empty() ? tmp.path() : absl::GetFlag(FLAGS_dir);
   std::filesystem::create_directories(dir);
   std::printf("# ops_bench\n");
-  ncm::MetricsFigures(dir);
+  const std::string only = absl::GetFlag(FLAGS_only);
+  if (only.empty() || only == "metrics") ncm::MetricsFigures(dir);
+  if (only.empty() || only == "backup") ncm::BackupFigures(dir);
   return 0;
 }

@@ -650,3 +650,76 @@ TEST_F(NcmctlTest, AuditCheckpointsProofsAndAWitness) {
 
 }  // namespace
 }  // namespace ncm
+
+namespace ncm {
+namespace {
+
+// ncmctl admin status and admin backup against a real ncmd, then ncmd
+// restore of that backup into a new folder, verified.
+TEST_F(NcmctlTest, AdminStatusBackupAndRestore) {
+  std::string status = Ok({"admin", "status"});
+  EXPECT_THAT(status, HasSubstr("write node"));
+  EXPECT_THAT(status, HasSubstr("no backup taken since this start"));
+  // An auditor's token: an event in the log, and a caller to refuse.
+  const std::string token = std::string(
+      absl::StripAsciiWhitespace(Ok({"tokens", "issue", "auditor-1", "--role", "auditor"})));
+  const std::string backups = dir_.Sub("backups");
+  const std::string first = Ok({"admin", "backup", backups});
+  EXPECT_THAT(first, ::testing::MatchesRegex("backup 1 in .*: log head position [0-9]+, hash "
+                                             "[0-9a-f]{64}\n(.|\n)*"));
+  const std::string second = Ok({"admin", "backup", backups});
+  EXPECT_THAT(second, HasSubstr("backup 2 in "));
+  status = Ok({"admin", "status"});
+  EXPECT_THAT(status, HasSubstr("last backup 2 in " + backups));
+  // Refused: a relative folder, and one inside the data folder.
+  Result r = Ctl({"admin", "backup", "relative/dir"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_THAT(r.err, HasSubstr("INVALID_ARGUMENT"));
+  r = Ctl({"admin", "backup", data_ + "/inside"});
+  EXPECT_THAT(r.err, HasSubstr("inside the data folder"));
+  // Not for other roles.
+  r = Ctl({"admin", "status"}, token);
+  EXPECT_THAT(r.err, HasSubstr("PERMISSION_DENIED"));
+
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(second, m, std::regex("head position ([0-9]+), hash ([0-9a-f]+)")));
+  auto restore = [&](std::vector<std::string> args) {
+    const std::string out = dir_.Sub("restore.txt");
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      std::vector<char*> argv = {const_cast<char*>(NCMD_PATH), const_cast<char*>("restore")};
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(NCMD_PATH, argv.data());
+      _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return std::pair<int, std::string>{WIFEXITED(st) ? WEXITSTATUS(st) : -1, ReadFile(out)};
+  };
+  auto [code, said] = restore({"--from=" + backups, "--data_dir=" + dir_.Sub("restored"),
+                               "--kek_file=" + data_ + ".kek"});
+  EXPECT_EQ(code, 0) << said;
+  EXPECT_THAT(said, HasSubstr("restored and verified"));
+  EXPECT_THAT(said, HasSubstr("backup_id=2"));
+  EXPECT_THAT(said, HasSubstr("head_position=" + m[1].str()));
+  EXPECT_THAT(said, HasSubstr("head_hash=" + m[2].str()));
+  // Into a folder that holds something, or without the KEK: refused.
+  std::tie(code, said) = restore({"--from=" + backups, "--data_dir=" + dir_.Sub("restored"),
+                                  "--kek_file=" + data_ + ".kek"});
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(said, HasSubstr("is not empty"));
+  std::tie(code, said) = restore({"--from=" + backups, "--data_dir=" + dir_.Sub("other")});
+  EXPECT_EQ(code, 2);
+  EXPECT_THAT(said, HasSubstr("give --kek_file"));
+  std::tie(code, said) = restore({"--from=" + backups, "--backup_id=9",
+                                  "--data_dir=" + dir_.Sub("other"), "--kek_file=" + data_ + ".kek"});
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(said, HasSubstr("holds no backup 9"));
+}
+
+}  // namespace
+}  // namespace ncm

@@ -2,11 +2,15 @@
 // folders and clean shutdown on SIGTERM.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -490,6 +494,110 @@ TEST(NcmdProcessTest, SigtermDrainsAndReopensCleanly) {
   EXPECT_EQ(all[0].stream_id(), "principal-admin");
   EXPECT_EQ(all[1].event_id(), id);
   EXPECT_EQ(again.Terminate(absl::Seconds(15)), 0);
+}
+
+}  // namespace
+}  // namespace ncm
+
+namespace ncm {
+namespace {
+
+// Runs a shell command; its exit status and what it printed.
+std::pair<int, std::string> Shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return {-1, ""};
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  const int st = ::pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+// The shipped unit passes systemd-analyze verify without a warning (with
+// ExecStart pointing at this build's ncmd), and keeps its hardening.
+TEST(SystemdTest, TheUnitVerifiesAndIsHardened) {
+  ::ncm::testing::TempDir dir;
+  const std::string unit = ReadFile(NCM_SERVICE_UNIT);
+  for (const char* line :
+       {"Type=notify", "User=ncm", "StateDirectory=ncm", "NoNewPrivileges=yes",
+        "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes", "CapabilityBoundingSet=\n",
+        "Restart=on-failure"}) {
+    EXPECT_THAT(unit, HasSubstr(line));
+  }
+  {
+    std::ofstream f(dir.Sub("ncmd.service"));
+    f << absl::StrReplaceAll(unit, {{"/usr/local/bin/ncmd", NCMD_PATH}});
+  }
+  auto [code, said] = Shell("systemd-analyze verify '" + dir.Sub("ncmd.service") + "'");
+  EXPECT_EQ(code, 0) << said;
+  EXPECT_EQ(said, "") << "systemd-analyze warned";
+  // And it does fail on a unit it should refuse.
+  {
+    std::ofstream f(dir.Sub("broken.service"));
+    f << "[Service]\nExecStart=/nonexistent/ncmd\n";
+  }
+  EXPECT_NE(Shell("systemd-analyze verify '" + dir.Sub("broken.service") + "'").first, 0);
+}
+
+// With NOTIFY_SOCKET, ncmd says READY=1 once it listens and STOPPING=1 on
+// SIGTERM, as Type=notify expects.
+TEST(SystemdTest, NcmdNotifiesReadinessAndStopping) {
+  ::ncm::testing::TempDir dir;
+  const std::string path = dir.Sub("notify.sock");
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  Ncmd ncmd(dir.Sub("db"), dir.Sub("ncmd.log"));
+  const bool started = ncmd.Start();
+  ::unsetenv("NOTIFY_SOCKET");
+  ASSERT_TRUE(started) << ncmd.log();
+  auto next = [&] {
+    char buf[512];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+  };
+  const std::string ready = next();
+  EXPECT_THAT(ready, HasSubstr("READY=1"));
+  EXPECT_THAT(ready, HasSubstr("STATUS=serving on " + ncmd.address()));
+  EXPECT_EQ(ncmd.Terminate(absl::Seconds(20)), 0);
+  EXPECT_THAT(next(), HasSubstr("STOPPING=1"));
+  ::close(fd);
+}
+
+// deploy/install.sh into a staging root: binaries, unit, configuration
+// and folders; run again, it keeps an edited configuration.
+TEST(SystemdTest, InstallIsIdempotent) {
+  ::ncm::testing::TempDir dir;
+  const std::string root = dir.Sub("root");
+  const std::string bin = std::filesystem::path(NCMD_PATH).parent_path().string();
+  const std::string cmd =
+      absl::StrCat("'", NCM_INSTALL_SH, "' --root='", root, "' --from='", bin, "'");
+  auto [code, said] = Shell(cmd);
+  ASSERT_EQ(code, 0) << said;
+  struct stat st;
+  ASSERT_EQ(::stat((root + "/usr/local/bin/ncmd").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755);
+  ASSERT_EQ(::stat((root + "/etc/ncm/ncmd.conf").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640);
+  ASSERT_EQ(::stat((root + "/var/backups/ncm").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700);
+  EXPECT_THAT(ReadFile(root + "/etc/systemd/system/ncmd.service"),
+              HasSubstr("ExecStart=/usr/local/bin/ncmd --config=/etc/ncm/ncmd.conf"));
+  {
+    std::ofstream f(root + "/etc/ncm/ncmd.conf", std::ios::app);
+    f << "listen = 127.0.0.1:50061\n";
+  }
+  std::tie(code, said) = Shell(cmd);
+  ASSERT_EQ(code, 0) << said;
+  EXPECT_THAT(ReadFile(root + "/etc/ncm/ncmd.conf"), HasSubstr("listen = 127.0.0.1:50061"));
+  // The installed example starts ncmd (every key at its default).
+  EXPECT_THAT(ReadFile(root + "/etc/ncm/ncmd.conf.example"), HasSubstr("# metrics_listen ="));
 }
 
 }  // namespace

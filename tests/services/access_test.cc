@@ -9,6 +9,7 @@
 #include "google/protobuf/descriptor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "ncm/admin/v1/admin.pb.h"
 #include "ncm/access/policy.h"
 #include "ncm/access/registry.h"
 #include "ncm/eventstore/memory_event_store.h"
@@ -250,6 +251,7 @@ void LinkServedProtos() {
   (void)ncm::mous::v1::GetMouRequest::descriptor();
   (void)ncm::resources::v1::GetBudgetRequest::descriptor();
   (void)ncm::resolutions::v1::GetMeetingRequest::descriptor();
+  (void)ncm::admin::v1::GetStatusRequest::descriptor();
 }
 
 TEST(AccessTableTest, EveryRuleIsWellFormed) {
@@ -298,6 +300,7 @@ TEST(AccessTableTest, WritesLogNamesEveryCallThatAppends) {
                        m->name() == "WhoAmI" ||
                        m->name() == "ImplementationReport" ||
                        m->name() == "RebuildReadModel" ||  // local to each node
+                       m->name() == "Backup" ||            // copies, appends nothing
                        // Kept beside the log, not in it; a read node's
                        // handler refuses it (it holds no checkpoints).
                        m->name() == "AddCosignature";

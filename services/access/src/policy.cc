@@ -116,6 +116,9 @@ constexpr Row kRows[] = {
     {"ncm.readside.v1.ReadModels/ListReadModels", kOperate},
     {"ncm.readside.v1.ReadModels/RebuildReadModel", kAdminOnly},
     {"ncm.readside.v1.ReadModels/GetBusStatus", kOperate},
+
+    {"ncm.admin.v1.Admin/GetStatus", kAdminOnly},
+    {"ncm.admin.v1.Admin/Backup", kAdminOnly},
 };
 
 std::vector<MethodRule> BuildRules() {

@@ -192,6 +192,19 @@ using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
 // writer thread: it must be quick and must not call back into the store.
 using CommitListener = std::function<void(uint64_t head_position)>;
 
+// A backup the store took (EventStore::Backup).
+struct BackupResult {
+  uint32_t backup_id = 0;
+  // The log as the backup holds it: every append acknowledged before the
+  // backup began, and those committed until its files were linked.
+  uint64_t head_position = 0;
+  Hash head_hash{};
+  uint64_t added_bytes = 0;   // what this backup copied into the folder
+  uint64_t folder_bytes = 0;  // the folder, every backup in it
+  absl::Duration took;        // the whole backup
+  absl::Duration paused;      // how long appends waited
+};
+
 // What the storage engine holds and how it copes (EventStore::Storage).
 struct StorageStats {
   uint64_t live_data_bytes = 0;           // estimated, every column family
@@ -285,6 +298,15 @@ class EventStore {
 
   // The signed checkpoints kept beside this log. Lives as long as the store.
   virtual CheckpointStore* checkpoints() = 0;
+
+  // A consistent backup into `dir` (made when missing) while appends go
+  // on: they wait only while the store's files are flushed and linked;
+  // the copy runs beside them. Backups into one folder share the table
+  // files they have in common, so each after the first copies only what
+  // is new. UNIMPLEMENTED for a store that has no files.
+  virtual absl::StatusOr<BackupResult> Backup(const std::string& dir) {
+    return absl::UnimplementedError("this store keeps nothing on disk to back up");
+  }
 
   // The storage engine's state, for monitoring. UNIMPLEMENTED for a store
   // that has none (in memory).

@@ -60,6 +60,25 @@ struct RocksDbOptions {
   std::function<void(const CommitStats&)> on_commit;
 };
 
+// A backup restored (RestoreRocksDbBackup).
+struct RestoreResult {
+  uint32_t backup_id = 0;
+  uint64_t head_position = 0;
+  Hash head_hash{};
+  uint64_t verified_count = 0;  // records whose chain was checked
+};
+
+// Restores backup `backup_id` (0: the newest) of the backup folder
+// `backup_dir` into options.path, which must not hold anything yet; then
+// opens the store there (with options.key_encryption_key_file: the KEK is
+// not in backups) and checks the whole hash chain, and that the head and
+// its hash are those the backup recorded. NOT_FOUND for an unknown backup,
+// FAILED_PRECONDITION when options.path is not empty, DATA_LOSS when the
+// restored log does not verify.
+absl::StatusOr<RestoreResult> RestoreRocksDbBackup(const std::string& backup_dir,
+                                                   uint32_t backup_id,
+                                                   const RocksDbOptions& options);
+
 // Opens (or creates) the store at options.path.
 // FAILED_PRECONDITION when another process holds the folder; UNAVAILABLE
 // or DATA_LOSS for storage faults.
