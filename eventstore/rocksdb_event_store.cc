@@ -6,6 +6,7 @@
 #include <atomic>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <thread>
 
@@ -741,10 +742,17 @@ class RocksDbEventStore final : public EventStore {
       NCM_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw),
                                     "starting a backup"));
       std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+      // The memtables are flushed first, while appends go on, so that
+      // under the pause only links are made and the little WAL written
+      // since is copied (no flush: the copy holds the WAL instead).
+      rocksdb::FlushOptions fo;
+      fo.wait = true;
+      NCM_RETURN_IF_ERROR(FromRocks(db_->Flush(fo, handles_), "flushing before a backup"));
       absl::MutexLock pause(&commit_mu_);
       const absl::Time pause_start = absl::Now();
-      NCM_RETURN_IF_ERROR(FromRocks(checkpoint->CreateCheckpoint(staging, 0),
-                                    "linking the store's files for a backup"));
+      NCM_RETURN_IF_ERROR(FromRocks(
+          checkpoint->CreateCheckpoint(staging, std::numeric_limits<uint64_t>::max()),
+          "linking the store's files for a backup"));
       out.head_position = head_.load(std::memory_order_acquire);
       out.head_hash = HeadHash();
       paused = absl::Now() - pause_start;
