@@ -5,7 +5,11 @@
 // verification), and how long appends wait meanwhile.
 //   build/bin/ops_bench [--seconds=3] [--rounds=2] [--backup_events=1000000]
 //                       [--only=metrics|backup] [--dir=...]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -60,6 +64,27 @@ pb::AppendRequest Request(std::mt19937_64& rng, int events, int stream) {
   return r;
 }
 
+// GET `path` from host:port over HTTP/1.0: the bytes of the answer.
+size_t HttpGetBytes(const std::string& address, const std::string& path) {
+  const size_t colon = address.rfind(':');
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &a.sin_addr);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  size_t total = 0;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string req = "GET " + path + " HTTP/1.0\r\nHost: " + address + "\r\n\r\n";
+    if (::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[65536];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) total += static_cast<size_t>(n);
+    }
+  }
+  ::close(fd);
+  return total;
+}
+
 struct Rate {
   double events_per_s = 0;
   double p50_us = 0;
@@ -105,13 +130,17 @@ Rate AppendRate(const std::string& path, bool metrics, int clients, int batch, d
       }
     });
   }
-  // Scrapes while the load runs, once a second.
+  // Scrapes while the load runs, once a second, from this process (no
+  // child process to spawn, so that the scrape's own cost is ncmd's).
   std::thread scraper;
   if (metrics) {
-    const std::string url = "http://" + (*server)->metrics_address() + "/metrics";
-    scraper = std::thread([&stop, url] {
+    const std::string address = (*server)->metrics_address();
+    scraper = std::thread([&stop, address] {
       while (!stop.load()) {
-        if (FILE* p = ::popen(("curl -sf -o /dev/null '" + url + "'").c_str(), "r")) ::pclose(p);
+        if (HttpGetBytes(address, "/metrics") == 0) {
+          std::fprintf(stderr, "the metrics scrape failed\n");
+          std::exit(1);
+        }
         for (int i = 0; i < 10 && !stop.load(); ++i) {
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
