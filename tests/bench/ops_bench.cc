@@ -44,12 +44,6 @@ namespace {
 namespace pb = ::ncm::eventstore::v1;
 using Clock = std::chrono::steady_clock;
 
-std::string Uuid(std::mt19937_64& rng) {
-  const uint64_t a = rng(), b = rng();
-  return absl::StrFormat("%08x-%04x-4%03x-8%03x-%012x", a >> 32, (a >> 16) & 0xffff,
-                         a & 0xfff, b >> 52, b & 0xffffffffffffULL);
-}
-
 pb::AppendRequest Request(std::mt19937_64& rng, int events, int stream) {
   pb::AppendRequest r;
   auto* s = r.add_streams();
@@ -57,7 +51,7 @@ pb::AppendRequest Request(std::mt19937_64& rng, int events, int stream) {
   s->mutable_expected()->set_kind(pb::ExpectedRevision::ANY);
   for (int i = 0; i < events; ++i) {
     auto* e = s->add_events();
-    e->set_event_id(Uuid(rng));
+    e->set_event_id(bench::RandomUuid(rng));
     e->set_event_type("ncm.bench.v1.Event");
     e->set_payload(std::string(300, 'x'));
   }
@@ -183,45 +177,17 @@ void MetricsFigures(const std::string& dir) {
   for (const Load& l : {Load{"1 client, 1 event", 1, 1}, Load{"16 clients, 1 event", 16, 1},
                         Load{"64 clients, 1 event", 64, 1},
                         Load{"8 clients, 100-event batches", 8, 100}}) {
-    double off = 0, on = 0, off_p50 = 0, on_p50 = 0, off_min = 1e300, off_max = 0;
-    for (int r = 0; r < rounds; ++r) {
-      for (bool metrics : {false, true, true, false}) {
-        const Rate x = AppendRate(dir + "/append", metrics, l.clients, l.batch, secs);
-        if (metrics) {
-          on += x.events_per_s;
-          on_p50 += x.p50_us;
-        } else {
-          off += x.events_per_s;
-          off_p50 += x.p50_us;
-          off_min = std::min(off_min, x.events_per_s);
-          off_max = std::max(off_max, x.events_per_s);
-        }
-      }
-    }
-    const double n = 2.0 * rounds;
-    std::printf("| %s | %.0f | %.0f | %.3f | %.3f | %.0f | %.0f |\n", l.name, off / n, on / n,
-                on / off, off_min / off_max, off_p50 / n, on_p50 / n);
+    const bench::Alternated x = bench::Alternate(rounds, [&](bool metrics) {
+      const Rate r = AppendRate(dir + "/append", metrics, l.clients, l.batch, secs);
+      return std::pair{r.events_per_s, r.p50_us};
+    });
+    std::printf("| %s | %.0f | %.0f | %.3f | %.3f | %.0f | %.0f |\n", l.name, x.off, x.on,
+                x.on / x.off, x.noise, x.off_other, x.on_other);
     std::fflush(stdout);
   }
 }
 
 namespace es = ::ncm::eventstore;
-
-es::AppendRequest StoreRequest(std::mt19937_64& rng, int events, int stream) {
-  es::AppendRequest r;
-  es::StreamWrite w;
-  w.stream_id = absl::StrCat("bench-", stream);
-  w.expected = es::ExpectedRevision::Any();
-  for (int i = 0; i < events; ++i) {
-    es::ProposedEvent e;
-    e.event_id = Uuid(rng);
-    e.event_type = "ncm.bench.v1.Event";
-    e.payload = std::string(300, 'x');
-    w.events.push_back(std::move(e));
-  }
-  r.streams.push_back(std::move(w));
-  return r;
-}
 
 double Mib(uint64_t b) { return static_cast<double>(b) / (1 << 20); }
 
@@ -243,7 +209,7 @@ void BackupFigures(const std::string& dir) {
     for (int t = 0; t < 4; ++t) {
       ts.emplace_back([&, t] {
         std::mt19937_64 r(rng() + t);
-        while (next.fetch_add(1000) < n) (void)(*store)->Append(StoreRequest(r, 1000, t));
+        while (next.fetch_add(1000) < n) (void)(*store)->Append(bench::BenchAppend(r, 1000, t));
       });
     }
     for (auto& t : ts) t.join();
@@ -279,7 +245,7 @@ void BackupFigures(const std::string& dir) {
       std::vector<double> mine;
       while (!stop.load()) {
         const auto t0 = Clock::now();
-        if ((*store)->Append(StoreRequest(r, 1, 100 + t)).ok()) written.fetch_add(1);
+        if ((*store)->Append(bench::BenchAppend(r, 1, 100 + t)).ok()) written.fetch_add(1);
         mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
       }
       std::lock_guard<std::mutex> l(waits_mu);

@@ -45,28 +45,6 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-std::string Uuid(std::mt19937_64& rng) {
-  const uint64_t a = rng(), b = rng();
-  return absl::StrFormat("%08x-%04x-4%03x-8%03x-%012x", a >> 32, (a >> 16) & 0xffff,
-                         a & 0xfff, b >> 52, b & 0xffffffffffffULL);
-}
-
-es::AppendRequest Request(std::mt19937_64& rng, int events, int stream) {
-  es::AppendRequest r;
-  es::StreamWrite w;
-  w.stream_id = absl::StrCat("bench-", stream);
-  w.expected = es::ExpectedRevision::Any();
-  for (int i = 0; i < events; ++i) {
-    es::ProposedEvent e;
-    e.event_id = Uuid(rng);
-    e.event_type = "ncm.bench.v1.Event";
-    e.payload = std::string(300, 'x');
-    w.events.push_back(std::move(e));
-  }
-  r.streams.push_back(std::move(w));
-  return r;
-}
-
 struct Rate {
   double events_per_s = 0;
   double cpu_us_per_event = 0;  // this process, every thread (RocksDB's too)
@@ -93,7 +71,7 @@ Rate AppendRate(const std::string& path, bool tree, int threads, int batch, doub
     ts.emplace_back([&, t] {
       std::mt19937_64 rng(t * 7919 + 1);
       while (!stop.load(std::memory_order_relaxed)) {
-        if ((*store)->Append(Request(rng, batch, t % 16)).ok()) done += batch;
+        if ((*store)->Append(bench::BenchAppend(rng, batch, t % 16)).ok()) done += batch;
       }
     });
   }
@@ -122,7 +100,7 @@ void TreeWorkPerEvent(const std::string& dir) {
   auto store = es::OpenRocksDbEventStore(o);
   if (!store.ok()) std::exit(1);
   std::mt19937_64 rng(3);
-  for (int i = 0; i < 10; ++i) (void)(*store)->Append(Request(rng, 100, i));
+  for (int i = 0; i < 10; ++i) (void)(*store)->Append(bench::BenchAppend(rng, 100, i));
   es::ReadAllOptions ro;
   ro.from_position = 1;
   ro.max_count = 1000;
@@ -188,25 +166,12 @@ void AppendFigures(const std::string& dir) {
   const int rounds = absl::GetFlag(FLAGS_rounds);
   for (const Load& l : {Load{"1 appender, 1 event", 1, 1}, Load{"64 appenders, 1 event", 64, 1},
                         Load{"8 appenders, 100-event batches", 8, 100}}) {
-    double off = 0, on = 0, off_cpu = 0, on_cpu = 0;
-    double off_min = 1e300, off_max = 0;
-    for (int r = 0; r < rounds; ++r) {
-      for (bool tree : {false, true, true, false}) {
-        const Rate x = AppendRate(dir + "/append", tree, l.threads, l.batch, secs);
-        if (tree) {
-          on += x.events_per_s;
-          on_cpu += x.cpu_us_per_event;
-        } else {
-          off += x.events_per_s;
-          off_cpu += x.cpu_us_per_event;
-          off_min = std::min(off_min, x.events_per_s);
-          off_max = std::max(off_max, x.events_per_s);
-        }
-      }
-    }
-    const double n = 2.0 * rounds;
-    std::printf("| %s | %.0f | %.0f | %.3f | %.3f | %.2f | %.2f | %.3f |\n", l.name, off / n,
-                on / n, on / off, off_min / off_max, off_cpu / n, on_cpu / n, on_cpu / off_cpu);
+    const bench::Alternated x = bench::Alternate(rounds, [&](bool tree) {
+      const Rate r = AppendRate(dir + "/append", tree, l.threads, l.batch, secs);
+      return std::pair{r.events_per_s, r.cpu_us_per_event};
+    });
+    std::printf("| %s | %.0f | %.0f | %.3f | %.3f | %.2f | %.2f | %.3f |\n", l.name, x.off, x.on,
+                x.on / x.off, x.noise, x.off_other, x.on_other, x.on_other / x.off_other);
     std::fflush(stdout);
   }
   TreeWorkPerEvent(dir);
@@ -239,7 +204,7 @@ void ProofFigures(const std::string& dir, int64_t events) {
     for (int t = 0; t < 4; ++t) {
       ts.emplace_back([&, t] {
         std::mt19937_64 rng(t + 99);
-        while (next.fetch_add(1000) < events) (void)(*store)->Append(Request(rng, 1000, t));
+        while (next.fetch_add(1000) < events) (void)(*store)->Append(bench::BenchAppend(rng, 1000, t));
       });
     }
     for (auto& t : ts) t.join();
