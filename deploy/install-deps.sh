@@ -11,7 +11,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   libpq-dev libhiredis-dev
   python3 python3-cryptography
-  prometheus-cpp-dev prometheus curl libsystemd-dev systemd
+  prometheus-cpp-dev prometheus curl libsystemd-dev systemd e2fsprogs util-linux
 )
 
 missing=()

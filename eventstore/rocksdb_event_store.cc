@@ -26,6 +26,7 @@
 #include "append_planner.h"
 #include "commit_listeners.h"
 #include "ncm/eventstore/merkle.h"
+#include "ncm/eventstore/rocksdb_logger.h"
 #include "ncm/eventstore/secret_file.h"
 #include "ncm/eventstore/status_macros.h"
 #include "read_helpers.h"
@@ -379,6 +380,11 @@ class RocksDbEventStore final : public EventStore {
     db_options.IncreaseParallelism(2);
     db_options.max_background_jobs = 2;
     db_options.keep_log_file_num = 5;
+    // After a write error the store stops taking appends until it is
+    // reopened (see CommitGroup), rather than RocksDB resuming on its own
+    // onto storage that failed. Its log goes to stderr (rocksdb_logger.h).
+    db_options.max_bgerror_resume_count = 0;
+    db_options.info_log = NewStderrRocksDbLogger(options_.path);
     // One writer thread writes every batch; the hash memtable below needs
     // this off.
     db_options.allow_concurrent_memtable_write = false;
@@ -1291,7 +1297,9 @@ class RocksDbEventStore final : public EventStore {
           write_failure_ = absl::UnavailableError(absl::StrCat(
               "the event store stopped taking appends after a storage "
               "failure (", s.message(), "); restart the server once the "
-              "storage is fixed"));
+              "storage is fixed (space freed, the disk writable again), then "
+              "retry with the same event ids: appends already recorded "
+              "answer with their original positions"));
         }
         if (options_.on_write_failure) options_.on_write_failure(s);
       } else {

@@ -1,3 +1,4 @@
+#include "ncm/eventstore/rocksdb_logger.h"
 #include "ncm/readside/runner.h"
 
 #include <map>
@@ -218,6 +219,10 @@ class ReadSideImpl final : public ReadSide {
   absl::Status Open(std::vector<std::unique_ptr<Projection>> projections) {
     rocksdb::DBOptions db_options;
     db_options.create_if_missing = true;
+    // No automatic resume after a write error, and RocksDB's log on
+    // stderr rather than in the folder (ncm/eventstore/rocksdb_logger.h).
+    db_options.max_bgerror_resume_count = 0;
+    db_options.info_log = eventstore::NewStderrRocksDbLogger(options_.path);
     db_options.create_missing_column_families = true;
     std::vector<std::string> existing;
     rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(
