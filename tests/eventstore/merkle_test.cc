@@ -10,6 +10,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ncm/eventstore/memory_event_store.h"
@@ -473,6 +474,71 @@ TEST(StoreTreeTest, TreeFollowsConcurrentAppends) {
   auto again = OpenRocksDbEventStore(o);
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(Hex(*merkle::RootAt(StoreNodes(again->get()), leaves.size())), Hex(final_root));
+}
+
+// Backups taken while appenders and a proof reader run: each restores to
+// the head it recorded, with every append acknowledged before it began,
+// and the restored tree has the same root.
+TEST(StoreBackupTest, BackupsWhileAppendingRestoreWhatTheyRecorded) {
+  ncm::testing::TempDir dir;
+  RocksDbOptions o;
+  o.path = dir.Sub("db");
+  auto s = OpenRocksDbEventStore(o);
+  ASSERT_THAT(s, IsOk());
+  EventStore* store = s->get();
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> acked_head{0};
+  std::vector<std::thread> appenders;
+  for (int t = 0; t < 3; ++t) {
+    appenders.emplace_back([&, t] {
+      for (int i = 0; !stop.load(); ++i) {
+        auto r = store->Append(OneEvent(t * 100000 + i));
+        ASSERT_THAT(r, IsOk());
+        uint64_t seen = acked_head.load();
+        while (r->last_position > seen && !acked_head.compare_exchange_weak(seen, r->last_position)) {
+        }
+      }
+    });
+  }
+  std::thread reader([&] {
+    while (!stop.load()) {
+      const uint64_t head = store->HeadPosition();
+      if (head > 0) ASSERT_THAT(merkle::RootAt(StoreNodes(store), head), IsOk());
+    }
+  });
+  std::vector<std::pair<BackupResult, uint64_t>> taken;  // and the head acked before
+  for (int b = 0; b < 3; ++b) {
+    absl::SleepFor(absl::Milliseconds(100));
+    const uint64_t before = acked_head.load();
+    auto backup = store->Backup(dir.Sub("backups"));
+    ASSERT_THAT(backup, IsOk());
+    EXPECT_GE(backup->head_position, before);
+    taken.push_back({*backup, before});
+  }
+  stop = true;
+  for (auto& t : appenders) t.join();
+  reader.join();
+  s->reset();
+  for (const auto& [backup, before] : taken) {
+    RocksDbOptions r;
+    r.path = dir.Sub(absl::StrCat("restored-", backup.backup_id));
+    r.key_encryption_key_file = o.path + ".kek";
+    auto restored = RestoreRocksDbBackup(dir.Sub("backups"), backup.backup_id, r);
+    ASSERT_THAT(restored, IsOk());
+    EXPECT_EQ(restored->head_position, backup.head_position);
+    EXPECT_EQ(Hex(restored->head_hash), Hex(backup.head_hash));
+    auto opened = OpenRocksDbEventStore(r);
+    ASSERT_THAT(opened, IsOk());
+    const std::vector<Hash> leaves = LeavesOf(opened->get());
+    ASSERT_EQ(leaves.size(), backup.head_position);
+    EXPECT_EQ(Hex(*merkle::RootAt(StoreNodes(opened->get()), leaves.size())),
+              Hex(ReferenceRoot(leaves, 0, leaves.size())));
+  }
+  RocksDbOptions none;
+  none.path = dir.Sub("none");
+  none.key_encryption_key_file = o.path + ".kek";
+  EXPECT_THAT(RestoreRocksDbBackup(dir.Sub("backups"), 99, none).status(),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST(StoreTreeTest, CheckpointsAreKeptNewestFirstAndPruned) {
