@@ -60,6 +60,9 @@ constexpr const char* kWritingServices[] = {
 // Those that only read it.
 constexpr const char* kReadingServices[] = {
     "ncm.eventstore.v1.Transparency", "ncm.readside.v1.ReadModels", "ncm.admin.v1.Admin"};
+// The read models ncmd runs.
+constexpr const char* kReadModels[] = {resolutions::kResolutionsModel, mous::kMousModel,
+                                       resources::kBudgetsModel, stakeholders::kDirectoryModel};
 
 readside::v1::BusState ToProto(bus::BusState s) {
   readside::v1::BusState out = readside::v1::BUS_STATE_UNSPECIFIED;
@@ -219,8 +222,7 @@ class ServerImpl final : public Server {
       out.set_sst_files_bytes(s->sst_files_bytes);
     }
     if (read_side_) {
-      for (const char* model : {resolutions::kResolutionsModel, mous::kMousModel,
-                                resources::kBudgetsModel, stakeholders::kDirectoryModel}) {
+      for (const char* model : kReadModels) {
         absl::StatusOr<readside::ModelStatus> st = read_side_->Status(model);
         if (!st.ok()) continue;
         apb::ReadModelLag* m = out.add_read_models();
@@ -611,8 +613,7 @@ class ServerImpl final : public Server {
                   });
     if (read_side_) {
       auto each_model = [this](std::vector<metrics::Sample>* out, bool lag) {
-        for (const char* model : {resolutions::kResolutionsModel, mous::kMousModel,
-                                  resources::kBudgetsModel, stakeholders::kDirectoryModel}) {
+        for (const char* model : kReadModels) {
           absl::StatusOr<readside::ModelStatus> st = read_side_->Status(model);
           if (!st.ok()) continue;
           const double v =

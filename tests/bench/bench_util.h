@@ -6,9 +6,11 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <random>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -102,6 +104,20 @@ inline eventstore::AppendRequest BenchAppend(std::mt19937_64& rng, int events, i
   }
   r.streams.push_back(std::move(w));
   return r;
+}
+
+// Appends `events` events in 1,000-event appends from 4 threads (seeds
+// from `seed`), for a generated log.
+inline void FillStore(eventstore::EventStore* store, int64_t events, uint64_t seed) {
+  std::vector<std::thread> ts;
+  std::atomic<int64_t> next{0};
+  for (int t = 0; t < 4; ++t) {
+    ts.emplace_back([&, t] {
+      std::mt19937_64 rng(seed + static_cast<uint64_t>(t));
+      while (next.fetch_add(1000) < events) (void)store->Append(BenchAppend(rng, 1000, t));
+    });
+  }
+  for (auto& t : ts) t.join();
 }
 
 }  // namespace ncm::bench

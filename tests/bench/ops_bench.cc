@@ -203,17 +203,7 @@ void BackupFigures(const std::string& dir) {
   auto store = es::OpenRocksDbEventStore(o);
   if (!store.ok()) std::exit(1);
   std::mt19937_64 rng(11);
-  auto append = [&](int64_t n) {
-    std::vector<std::thread> ts;
-    std::atomic<int64_t> next{0};
-    for (int t = 0; t < 4; ++t) {
-      ts.emplace_back([&, t] {
-        std::mt19937_64 r(rng() + t);
-        while (next.fetch_add(1000) < n) (void)(*store)->Append(bench::BenchAppend(r, 1000, t));
-      });
-    }
-    for (auto& t : ts) t.join();
-  };
+  auto append = [&](int64_t n) { bench::FillStore(store->get(), n, rng()); };
   append(events);
   std::printf("| step | seconds | appends paused, s | bytes added | backup folder | log head |\n"
               "|---|---|---|---|---|---|\n");

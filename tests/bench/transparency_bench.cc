@@ -198,17 +198,7 @@ void ProofFigures(const std::string& dir, int64_t events) {
   std::printf("\n## A generated log of %lld events (1,000-event appends)\n\n",
               static_cast<long long>(events));
   const auto gen_start = Clock::now();
-  {
-    std::vector<std::thread> ts;
-    std::atomic<int64_t> next{0};
-    for (int t = 0; t < 4; ++t) {
-      ts.emplace_back([&, t] {
-        std::mt19937_64 rng(t + 99);
-        while (next.fetch_add(1000) < events) (void)(*store)->Append(bench::BenchAppend(rng, 1000, t));
-      });
-    }
-    for (auto& t : ts) t.join();
-  }
+  bench::FillStore(store->get(), events, 99);
   const uint64_t head = (*store)->HeadPosition();
   std::printf("generated %llu events in %.1f s\n\n", static_cast<unsigned long long>(head),
               Seconds(Clock::now() - gen_start));
